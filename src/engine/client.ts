@@ -1,0 +1,116 @@
+import { ContainersApi } from './containers.js';
+import { ExecApi } from './exec.js';
+import { HttpCore } from './http/core.js';
+import { ImagesApi } from './images.js';
+import { SystemApi } from './system.js';
+import { createNodeTransport, endpointAddress } from './transport/node.js';
+import { resolveEngine, type TlsOption } from './transport/select.js';
+import type { Transport } from './transport/types.js';
+
+/** Options of {@link DockerClient}. With none, the engine is found like the docker CLI finds it. */
+export interface DockerClientOptions {
+  /** `unix:///var/run/docker.sock` or `tcp://host:2376`. Default: `DOCKER_HOST`, the docker context, then the usual sockets. */
+  host?: string | undefined;
+  /** A unix socket path (shorthand for `host: 'unix://…'`). */
+  socketPath?: string | undefined;
+  /** TLS for a TCP engine: `{ ca, cert, key }` as PEM contents, or a directory with `ca.pem`, `cert.pem`, `key.pem`. */
+  tls?: TlsOption | undefined;
+  /** Pin the Engine API version (e.g. `1.41`) instead of negotiating it with `/_ping`. */
+  apiVersion?: string | undefined;
+  /** Send requests through this transport instead (tests, custom sockets). `host`, `socketPath` and `tls` are then ignored. */
+  transport?: Transport | undefined;
+  /** Timeouts in milliseconds. */
+  timeouts?:
+    | {
+        /** To establish a connection. Default 5000. */
+        connect?: number | undefined;
+        /** To receive response headers on ordinary calls (streams and long polls wait as long as needed). Default 60000. */
+        headers?: number | undefined;
+      }
+    | undefined;
+  /** Environment read for `DOCKER_HOST`, `DOCKER_CONTEXT`, … Default `process.env`. */
+  env?: Record<string, string | undefined> | undefined;
+}
+
+/**
+ * A typed Docker Engine API client. Resources mirror the API: `system`, `containers`, `exec`,
+ * `images`. Nothing is connected until the first call; the API version is negotiated once, lazily.
+ *
+ * @example
+ * ```ts
+ * const docker = new DockerClient();
+ * const { exitCode, stdout } = await docker.exec.run('my-container', ['echo', 'hi']);
+ * ```
+ */
+export class DockerClient {
+  /** `ping`, `version`, `info`, `events`. */
+  readonly system: SystemApi;
+  /** Container lifecycle, logs, attach and archives. */
+  readonly containers: ContainersApi;
+  /** Commands in running containers. */
+  readonly exec: ExecApi;
+  /** Image inspect, list, pull, import, tag and remove. */
+  readonly images: ImagesApi;
+  readonly #core: HttpCore;
+  readonly #options: DockerClientOptions;
+  #transport: Transport | undefined;
+  #source = 'transport option';
+
+  constructor(options: DockerClientOptions = {}) {
+    this.#options = options;
+    this.#transport = options.transport;
+    this.#core = new HttpCore(() => this.#getTransport(), options.apiVersion);
+    this.system = new SystemApi(this.#core);
+    this.containers = new ContainersApi(this.#core);
+    this.exec = new ExecApi(this.#core);
+    this.images = new ImagesApi(this.#core);
+  }
+
+  #getTransport(): Transport {
+    if (this.#transport) return this.#transport;
+    const resolved = resolveEngine({
+      host: this.#options.host,
+      socketPath: this.#options.socketPath,
+      tls: this.#options.tls,
+      env: this.#options.env,
+    });
+    this.#source = resolved.source;
+    this.#transport = createNodeTransport(resolved.endpoint, {
+      connectTimeout: this.#options.timeouts?.connect,
+      headersTimeout: this.#options.timeouts?.headers,
+    } as Parameters<typeof createNodeTransport>[1]);
+    return this.#transport;
+  }
+
+  /**
+   * Where this client sends requests and how that was decided (`option`, `DOCKER_HOST`,
+   * `context NAME`, `default socket`). Resolves the engine if no call has yet.
+   * @throws DockerConnectionError when no engine can be found.
+   */
+  describe(): { address: string; source: string } {
+    const transport = this.#getTransport();
+    return { address: transport.address, source: this.#source };
+  }
+
+  /** The API version in use: the pin, or the engine's (clamped to what Berth supports), negotiated once. */
+  apiVersion(options: { signal?: AbortSignal | undefined } = {}): Promise<string> {
+    return this.#core.apiVersion(options.signal);
+  }
+
+  /** True when the engine is local (unix socket): bind mounts of this machine's folders mean something there. */
+  isLocal(): boolean {
+    return this.#getTransport().address.startsWith('unix://');
+  }
+
+  /** Closes idle connections. Calls in flight finish. */
+  async close(): Promise<void> {
+    await this.#transport?.close();
+  }
+
+  /** Same as {@link DockerClient.close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+export { endpointAddress };

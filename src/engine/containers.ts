@@ -1,0 +1,332 @@
+import { type ArchiveFile, packFiles, unpackEntries } from './archive.js';
+import { DockerError, DockerStreamError } from './errors.js';
+import { isMultiplexed, type OutputStream, outputStream } from './frames.js';
+import type { HttpCore } from './http/core.js';
+import type { CallOptions, Filters } from './options.js';
+import { demuxStream, rawStream } from './stream/demux.js';
+import type { TransportResponseBody } from './transport/types.js';
+import type { ContainerCreateBody, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse } from './types.js';
+import { checkContainerId, checkContainerPath } from './validate.js';
+
+/** Options of {@link ContainersApi.create}. */
+export interface ContainerCreateOptions extends CallOptions {
+  /** Container name (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`). Default: the engine picks one. */
+  name?: string | undefined;
+  /** Platform `os[/arch[/variant]]`, e.g. `linux/amd64`. */
+  platform?: string | undefined;
+}
+
+/** Options of {@link ContainersApi.list}. */
+export interface ContainerListOptions extends CallOptions {
+  /** Include stopped containers. Default false (running only). */
+  all?: boolean | undefined;
+  limit?: number | undefined;
+  /** Include sizes (slow). */
+  size?: boolean | undefined;
+  /** e.g. `{ label: ['berth.executor'], status: ['running'] }`. */
+  filters?: Filters | undefined;
+}
+
+/** Options of {@link ContainersApi.stop} and {@link ContainersApi.restart}. */
+export interface ContainerStopOptions extends CallOptions {
+  /** Seconds to wait after the stop signal before SIGKILL. Default: the container's `StopTimeout` (10 s). 0 kills at once. */
+  timeout?: number | undefined;
+  /** Signal to send instead of the container's stop signal (API >= 1.42). */
+  stopSignal?: string | undefined;
+}
+
+/** Options of {@link ContainersApi.kill}. */
+export interface ContainerKillOptions extends CallOptions {
+  /** Signal name or number, e.g. `SIGKILL` (the default) or `SIGTERM`. */
+  killSignal?: string | undefined;
+}
+
+/** Options of {@link ContainersApi.remove}. */
+export interface ContainerRemoveOptions extends CallOptions {
+  /** Kill a running container first. */
+  force?: boolean | undefined;
+  /** Remove its anonymous volumes too. */
+  volumes?: boolean | undefined;
+}
+
+/** Options of {@link ContainersApi.wait}. */
+export interface ContainerWaitOptions extends CallOptions {
+  /** `not-running` (default), `next-exit` or `removed`. */
+  condition?: 'not-running' | 'next-exit' | 'removed' | undefined;
+}
+
+/** Options of {@link ContainersApi.logs}. */
+export interface ContainerLogsOptions extends CallOptions {
+  /** Keep the stream open and deliver new output as it comes. Default false. */
+  follow?: boolean | undefined;
+  /** Default true. */
+  stdout?: boolean | undefined;
+  /** Default true. */
+  stderr?: boolean | undefined;
+  /** Unix seconds or a duration such as `10m`. */
+  since?: string | number | undefined;
+  until?: string | number | undefined;
+  timestamps?: boolean | undefined;
+  /** Number of lines from the end, or `all`. */
+  tail?: number | 'all' | undefined;
+  /** Whether the container has a TTY; looked up with inspect when not given (API 1.41 cannot tell otherwise). */
+  tty?: boolean | undefined;
+}
+
+/** Options of {@link ContainersApi.attach}. */
+export interface ContainerAttachOptions extends CallOptions {
+  /** Attach stdin (the container must be created with `OpenStdin`). Default false. */
+  stdin?: boolean | undefined;
+  /** Default true. */
+  stdout?: boolean | undefined;
+  /** Default true. */
+  stderr?: boolean | undefined;
+  /** Replay the output so far before streaming. Default false. */
+  logs?: boolean | undefined;
+  /** Whether the container has a TTY; looked up with inspect when not given. */
+  tty?: boolean | undefined;
+}
+
+/** A hijacked attach (or exec) connection: output frames, and stdin when attached. */
+export interface AttachedStream extends OutputStream {
+  /** Writes to the process's stdin. */
+  write(data: Uint8Array | string): Promise<void>;
+  /** Half-closes stdin: the process reads end-of-file while its output keeps coming. */
+  end(): Promise<void>;
+}
+
+/** Options of {@link ContainersApi.putArchive}. */
+export interface ContainerPutArchiveOptions extends CallOptions {
+  /** Fail if the archive would replace a directory with a non-directory or the reverse. */
+  noOverwriteDirNonDir?: boolean | undefined;
+  /** Give the files the container's uid/gid for their names (API 1.41 `copyUIDGID`). */
+  copyUIDGID?: boolean | undefined;
+}
+
+/** The stat of a path in a container, from the `X-Docker-Container-Path-Stat` header. */
+export interface ContainerPathStat {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
+/** The answer of {@link ContainersApi.getArchive}: the stat and a tar stream to consume or cancel. */
+export interface ContainerArchive {
+  stat: ContainerPathStat | undefined;
+  body: TransportResponseBody;
+}
+
+/** Container endpoints. Every ID is checked before any I/O. */
+export class ContainersApi {
+  readonly #core: HttpCore;
+  /** @internal */
+  constructor(core: HttpCore) {
+    this.#core = core;
+  }
+
+  /** `POST /containers/create`: creates a container from `body` (the Engine's container config, PascalCase). */
+  create(body: ContainerCreateBody, options: ContainerCreateOptions = {}): Promise<ContainerCreateResponse> {
+    if (typeof body !== 'object' || body === null || typeof body.Image !== 'string' || body.Image === '') {
+      throw new DockerError('containers.create: body.Image must name an image');
+    }
+    if (options.name !== undefined) checkContainerId(options.name, 'name');
+    return this.#core.json('POST', '/containers/create', {
+      signal: options.signal,
+      json: body,
+      query: { name: options.name, platform: options.platform },
+    });
+  }
+
+  /** `GET /containers/{id}/json`: low-level information on a container. */
+  inspect(id: string, options: CallOptions & { size?: boolean } = {}): Promise<ContainerInspect> {
+    checkContainerId(id);
+    return this.#core.json('GET', `/containers/${encodeURIComponent(id)}/json`, { signal: options.signal, query: { size: options.size } });
+  }
+
+  /** `GET /containers/json`: lists containers (running only unless `all`). */
+  list(options: ContainerListOptions = {}): Promise<ContainerSummary[]> {
+    return this.#core.json('GET', '/containers/json', {
+      signal: options.signal,
+      query: { all: options.all, limit: options.limit, size: options.size, filters: options.filters },
+    });
+  }
+
+  /** `POST /containers/{id}/start`. Starting a running container is not an error (304). */
+  async start(id: string, options: CallOptions = {}): Promise<void> {
+    checkContainerId(id);
+    await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/start`, { signal: options.signal, okStatuses: [304] });
+  }
+
+  /** `POST /containers/{id}/stop`: stop signal, then SIGKILL after `timeout` seconds. Stopping a stopped container is not an error (304). */
+  async stop(id: string, options: ContainerStopOptions = {}): Promise<void> {
+    checkContainerId(id);
+    await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/stop`, {
+      signal: options.signal,
+      okStatuses: [304],
+      headersTimeout: 0,
+      query: { t: options.timeout, signal: options.stopSignal },
+    });
+  }
+
+  /** `POST /containers/{id}/restart`: stops (waiting up to `timeout` seconds) and starts again. */
+  async restart(id: string, options: ContainerStopOptions = {}): Promise<void> {
+    checkContainerId(id);
+    await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/restart`, {
+      signal: options.signal,
+      headersTimeout: 0,
+      query: { t: options.timeout, signal: options.stopSignal },
+    });
+  }
+
+  /** `POST /containers/{id}/kill`: sends a signal (default SIGKILL). */
+  async kill(id: string, options: ContainerKillOptions = {}): Promise<void> {
+    checkContainerId(id);
+    await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/kill`, {
+      signal: options.signal,
+      query: { signal: options.killSignal },
+    });
+  }
+
+  /** `DELETE /containers/{id}`: removes a container (`force` kills it first). */
+  async remove(id: string, options: ContainerRemoveOptions = {}): Promise<void> {
+    checkContainerId(id);
+    await this.#core.empty('DELETE', `/containers/${encodeURIComponent(id)}`, {
+      signal: options.signal,
+      query: { force: options.force, v: options.volumes },
+    });
+  }
+
+  /** `POST /containers/{id}/wait`: resolves when the condition is met, with the exit code. Waits as long as it takes. */
+  wait(id: string, options: ContainerWaitOptions = {}): Promise<ContainerWaitResponse> {
+    checkContainerId(id);
+    return this.#core.json('POST', `/containers/${encodeURIComponent(id)}/wait`, {
+      signal: options.signal,
+      headersTimeout: 0,
+      query: { condition: options.condition },
+    });
+  }
+
+  /**
+   * `GET /containers/{id}/logs`: resolves once the engine answers, to a stream of
+   * `{ stream, data }` frames (demultiplexed unless the container has a TTY). With `follow` it ends
+   * when the container stops, or when cancelled or aborted.
+   */
+  async logs(id: string, options: ContainerLogsOptions = {}): Promise<OutputStream> {
+    checkContainerId(id);
+    const tty = options.tty ?? (await this.#tty(id, options.signal));
+    const response = await this.#core.request('GET', `/containers/${encodeURIComponent(id)}/logs`, {
+      signal: options.signal,
+      headersTimeout: 0,
+      query: {
+        follow: options.follow,
+        stdout: options.stdout ?? true,
+        stderr: options.stderr ?? true,
+        since: options.since?.toString(),
+        until: options.until?.toString(),
+        timestamps: options.timestamps,
+        tail: options.tail?.toString(),
+      },
+    });
+    // The signal went with the request: aborting it fails the body, so iteration rejects with its reason.
+    return outputStream(response, await isMultiplexed(this.#core, response, tty));
+  }
+
+  /**
+   * `POST /containers/{id}/attach` (hijacked): the container's output as frames and, with `stdin`,
+   * a writable stdin with a real half-close (`end()`).
+   */
+  async attach(id: string, options: ContainerAttachOptions = {}): Promise<AttachedStream> {
+    checkContainerId(id);
+    const tty = options.tty ?? (await this.#tty(id, options.signal));
+    const connection = await this.#core.hijack('POST', `/containers/${encodeURIComponent(id)}/attach`, {
+      signal: options.signal,
+      headersTimeout: 0,
+      query: {
+        stream: true,
+        stdin: options.stdin ?? false,
+        stdout: options.stdout ?? true,
+        stderr: options.stderr ?? true,
+        logs: options.logs ?? false,
+      },
+    });
+    const multiplexed = await isMultiplexed(this.#core, connection, tty);
+    const frames = multiplexed ? demuxStream(connection.body) : rawStream(connection.body);
+    return {
+      [Symbol.asyncIterator]: () => frames,
+      write: (data) => connection.write(data),
+      end: () => connection.closeWrite(),
+      async cancel() {
+        connection.close();
+        await frames.return(undefined);
+      },
+    };
+  }
+
+  /** `PUT /containers/{id}/archive`: extracts a tar archive into the folder `path` of the container. */
+  async putArchive(
+    id: string,
+    path: string,
+    tar: Uint8Array | AsyncIterable<Uint8Array>,
+    options: ContainerPutArchiveOptions = {},
+  ): Promise<void> {
+    checkContainerId(id);
+    checkContainerPath(path);
+    await this.#core.empty('PUT', `/containers/${encodeURIComponent(id)}/archive`, {
+      signal: options.signal,
+      body: tar,
+      contentType: 'application/x-tar',
+      query: { path, noOverwriteDirNonDir: options.noOverwriteDirNonDir, copyUIDGID: options.copyUIDGID },
+    });
+  }
+
+  /** `GET /containers/{id}/archive`: a tar archive of `path` (file or folder), as a stream to consume or cancel. */
+  async getArchive(id: string, path: string, options: CallOptions = {}): Promise<ContainerArchive> {
+    checkContainerId(id);
+    checkContainerPath(path);
+    const response = await this.#core.request('GET', `/containers/${encodeURIComponent(id)}/archive`, {
+      signal: options.signal,
+      query: { path },
+    });
+    return { stat: decodeStat(response.headers['x-docker-container-path-stat']), body: response.body };
+  }
+
+  /** Writes in-memory files into the folder `dir` of a container (one tar upload; parent folders created). */
+  async putFiles(id: string, dir: string, files: readonly ArchiveFile[], options: ContainerPutArchiveOptions = {}): Promise<void> {
+    checkContainerId(id);
+    checkContainerPath(dir, 'dir');
+    await this.putArchive(id, dir, await packFiles(files), options);
+  }
+
+  /**
+   * Reads one regular file back from a container.
+   * @throws DockerApiError (notFound) when the path does not exist; DockerError when it is not a regular file or exceeds `maxBytes` (default 256 MiB).
+   */
+  async readFile(id: string, path: string, options: CallOptions & { maxBytes?: number } = {}): Promise<Uint8Array> {
+    const archive = await this.getArchive(id, path, options);
+    try {
+      const entries = await unpackEntries(archive.body, options.maxBytes);
+      const file = entries.find((entry) => entry.type === 'file');
+      if (!file) throw new DockerError(`${path} in container ${id} is not a regular file`);
+      return file.data;
+    } finally {
+      await archive.body.cancel();
+    }
+  }
+
+  async #tty(id: string, signal: AbortSignal | undefined): Promise<boolean> {
+    const info = await this.inspect(id, { signal });
+    return info.Config?.Tty === true;
+  }
+}
+
+function decodeStat(header: string | undefined): ContainerPathStat | undefined {
+  if (!header) return undefined;
+  try {
+    const text = typeof atob === 'function' ? new TextDecoder().decode(Uint8Array.from(atob(header), (c) => c.charCodeAt(0))) : '';
+    return JSON.parse(text) as ContainerPathStat;
+  } catch (cause) {
+    throw new DockerStreamError('invalid X-Docker-Container-Path-Stat header', { cause });
+  }
+}

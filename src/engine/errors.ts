@@ -1,0 +1,178 @@
+/**
+ * Errors thrown by the engine client. A few classes with stable `code` strings, not one class per
+ * status. Use the `is…` guards rather than `instanceof`: they recognise errors from another copy
+ * of the package (two versions in one `node_modules`, or a bundled copy).
+ *
+ * @module
+ */
+
+const BRAND = Symbol.for('berth.error');
+
+/** Stable error codes. A new code may be added in a minor release; existing ones never change. */
+export type DockerErrorCode =
+  | 'BERTH_ERR'
+  | 'BERTH_ERR_CONNECTION'
+  | 'BERTH_ERR_API'
+  | 'BERTH_ERR_STREAM'
+  | 'BERTH_ERR_INVALID_ARGUMENT'
+  | 'BERTH_ERR_EXECUTOR';
+
+/** Base class of every error Berth throws. `code` is stable; `message` is for people. */
+export class DockerError extends Error {
+  /** Stable, machine-readable error code. */
+  readonly code: DockerErrorCode;
+  override name = 'DockerError';
+  constructor(message: string, options?: { cause?: unknown; code?: DockerErrorCode }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options?.code ?? 'BERTH_ERR';
+    Object.defineProperty(this, BRAND, { value: this.code, enumerable: false });
+  }
+}
+
+/**
+ * The engine could not be reached: no socket, refused, permission denied, TLS failure, a timeout
+ * before the response headers, or the connection dropped mid-response. `tried` lists every
+ * address that was attempted and `osCode` is the operating system's error code when there is one.
+ */
+export class DockerConnectionError extends DockerError {
+  override name = 'DockerConnectionError';
+  /** Every engine address that was tried, in order (e.g. `unix:///var/run/docker.sock`). */
+  readonly tried: readonly string[];
+  /** The OS error code (`ENOENT`, `ECONNREFUSED`, `EACCES`, …) when one caused this error. */
+  readonly osCode: string | undefined;
+  /** Output that arrived before the connection failed, when the failure interrupted a stream. */
+  partialOutput?: { stdout: Uint8Array; stderr: Uint8Array } | undefined;
+  constructor(message: string, options: { tried: readonly string[]; cause?: unknown; osCode?: string | undefined }) {
+    super(message, { cause: options.cause, code: 'BERTH_ERR_CONNECTION' });
+    this.tried = options.tried;
+    this.osCode = options.osCode ?? osCodeOf(options.cause);
+  }
+}
+
+/** Why the engine refused a request, derived from the HTTP status. */
+export type DockerApiErrorReason =
+  | 'notModified'
+  | 'invalidArgument'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'notFound'
+  | 'conflict'
+  | 'internal'
+  | 'unavailable'
+  | 'unknown';
+
+/** Maps an HTTP status of the Engine API to a {@link DockerApiErrorReason}. */
+export function reasonForStatus(status: number): DockerApiErrorReason {
+  switch (status) {
+    case 304:
+      return 'notModified';
+    case 400:
+      return 'invalidArgument';
+    case 401:
+      return 'unauthorized';
+    case 403:
+      return 'forbidden';
+    case 404:
+      return 'notFound';
+    case 409:
+      return 'conflict';
+    case 500:
+      return 'internal';
+    case 503:
+      return 'unavailable';
+    default:
+      return 'unknown';
+  }
+}
+
+/**
+ * The engine answered with an error status. `message` is the daemon's own message (from its
+ * `{"message": "..."}` body); `reason` is the category of `statusCode`.
+ */
+export class DockerApiError extends DockerError {
+  override name = 'DockerApiError';
+  /** The HTTP status code. */
+  readonly statusCode: number;
+  /** The category of the status code: `notFound`, `conflict`, … */
+  readonly reason: DockerApiErrorReason;
+  /** HTTP method of the failed request. */
+  readonly method: string;
+  /** Path of the failed request, with its API version prefix and query. */
+  readonly path: string;
+  /** The daemon's message, verbatim. */
+  readonly daemonMessage: string;
+  constructor(options: { statusCode: number; method: string; path: string; daemonMessage: string; cause?: unknown }) {
+    const reason = reasonForStatus(options.statusCode);
+    super(
+      `${options.daemonMessage || `HTTP ${options.statusCode}`} (${options.statusCode} ${reason} from ${options.method} ${options.path})`,
+      { cause: options.cause, code: 'BERTH_ERR_API' },
+    );
+    this.statusCode = options.statusCode;
+    this.reason = reason;
+    this.method = options.method;
+    this.path = options.path;
+    this.daemonMessage = options.daemonMessage;
+  }
+}
+
+/**
+ * A stream from the engine could not be decoded: an unknown stream type, a frame cut off at the
+ * end, invalid JSON in a JSON-lines stream, a line or frame over the size bound, or an error
+ * the engine reported inside a stream (stream type 3, or an `error` field in pull progress).
+ */
+export class DockerStreamError extends DockerError {
+  override name = 'DockerStreamError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { cause: options?.cause, code: 'BERTH_ERR_STREAM' });
+  }
+}
+
+/** An argument was rejected before any I/O: an empty or malformed ID, reference or option. */
+export class DockerArgumentError extends DockerError {
+  override name = 'DockerArgumentError';
+  /** The name of the argument that was wrong. */
+  readonly argument: string;
+  constructor(argument: string, message: string) {
+    super(`${argument}: ${message}`, { code: 'BERTH_ERR_INVALID_ARGUMENT' });
+    this.argument = argument;
+  }
+}
+
+function hasCode(value: unknown, codes: readonly DockerErrorCode[]): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const brand = (value as Record<symbol, unknown>)[BRAND];
+  return typeof brand === 'string' && codes.includes(brand as DockerErrorCode);
+}
+
+/** True for any error Berth threw, from any copy of the package. */
+export function isDockerError(value: unknown): value is DockerError {
+  if (typeof value !== 'object' || value === null) return false;
+  return typeof (value as Record<symbol, unknown>)[BRAND] === 'string';
+}
+/** True for a {@link DockerConnectionError}, from any copy of the package. */
+export function isDockerConnectionError(value: unknown): value is DockerConnectionError {
+  return hasCode(value, ['BERTH_ERR_CONNECTION']);
+}
+/** True for a {@link DockerApiError}, from any copy of the package. */
+export function isDockerApiError(value: unknown): value is DockerApiError {
+  return hasCode(value, ['BERTH_ERR_API']);
+}
+/** True for a {@link DockerStreamError}, from any copy of the package. */
+export function isDockerStreamError(value: unknown): value is DockerStreamError {
+  return hasCode(value, ['BERTH_ERR_STREAM']);
+}
+/** True for a {@link DockerArgumentError}, from any copy of the package. */
+export function isDockerArgumentError(value: unknown): value is DockerArgumentError {
+  return hasCode(value, ['BERTH_ERR_INVALID_ARGUMENT']);
+}
+
+/** Reads `code` (e.g. `ENOENT`) from an error or its causes. */
+export function osCodeOf(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

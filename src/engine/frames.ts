@@ -1,0 +1,33 @@
+import type { HttpCore } from './http/core.js';
+import { demuxStream, rawStream, type StdFrame } from './stream/demux.js';
+import type { TransportResponse } from './transport/types.js';
+
+/** An output stream of the engine (logs, exec, attach): frames to iterate, and a way to stop early. */
+export interface OutputStream extends AsyncIterable<StdFrame> {
+  /** Stops the stream and releases its connection. Safe to call more than once. */
+  cancel(): Promise<void>;
+}
+
+/**
+ * Decides between demultiplexing and passthrough from what is known, never from the bytes: on
+ * API >= 1.42 the engine's Content-Type says it; on 1.41 (which labels multiplexed bodies
+ * `raw-stream`) the container's or exec's `Tty` flag decides.
+ */
+export async function isMultiplexed(core: HttpCore, response: Pick<TransportResponse, 'headers'>, tty: boolean): Promise<boolean> {
+  const type = response.headers['content-type'] ?? '';
+  if (type.includes('application/vnd.docker.multiplexed-stream')) return true;
+  if (type.includes('application/vnd.docker.raw-stream') && (await core.atLeast('1.42'))) return false;
+  return !tty;
+}
+
+/** Wraps a response body as an {@link OutputStream}. */
+export function outputStream(response: TransportResponse, multiplexed: boolean): OutputStream {
+  const frames = multiplexed ? demuxStream(response.body) : rawStream(response.body);
+  return {
+    [Symbol.asyncIterator]: () => frames,
+    async cancel() {
+      await frames.return(undefined);
+      await response.body.cancel();
+    },
+  };
+}

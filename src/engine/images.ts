@@ -1,0 +1,144 @@
+import { DockerError, DockerStreamError } from './errors.js';
+import type { HttpCore } from './http/core.js';
+import type { CallOptions, Filters } from './options.js';
+import { jsonLines } from './stream/json-lines.js';
+import type { ImageInspect, ImageSummary, ProgressMessage } from './types.js';
+import { checkImageRef, splitImageRef } from './validate.js';
+
+/** Options of {@link ImagesApi.list}. */
+export interface ImageListOptions extends CallOptions {
+  all?: boolean | undefined;
+  /** e.g. `{ reference: ['python:*'], dangling: ['true'] }`. */
+  filters?: Filters | undefined;
+}
+
+/** Options of {@link ImagesApi.pull}. */
+export interface ImagePullOptions extends CallOptions {
+  /** Called with every progress message, in order. */
+  onProgress?: ((message: ProgressMessage) => void) | undefined;
+  /** `os[/arch[/variant]]`. */
+  platform?: string | undefined;
+  /** Base64url-encoded registry auth JSON, sent as `X-Registry-Auth`. */
+  registryAuth?: string | undefined;
+}
+
+/** Options of {@link ImagesApi.import}. */
+export interface ImageImportOptions extends CallOptions {
+  /** Repository (and optionally `:tag`) for the new image. */
+  repo?: string | undefined;
+  tag?: string | undefined;
+  /** Dockerfile instructions applied to the image, e.g. `ENV PATH=/bin`, `CMD ["sh"]`. */
+  changes?: readonly string[] | undefined;
+  message?: string | undefined;
+  platform?: string | undefined;
+  onProgress?: ((message: ProgressMessage) => void) | undefined;
+}
+
+/** Options of {@link ImagesApi.remove}. */
+export interface ImageRemoveOptions extends CallOptions {
+  force?: boolean | undefined;
+  /** Keep untagged parents. */
+  noprune?: boolean | undefined;
+}
+
+/** Image endpoints. */
+export class ImagesApi {
+  readonly #core: HttpCore;
+  /** @internal */
+  constructor(core: HttpCore) {
+    this.#core = core;
+  }
+
+  /** `GET /images/{name}/json`. */
+  inspect(name: string, options: CallOptions = {}): Promise<ImageInspect> {
+    checkImageRef(name, 'name');
+    return this.#core.json('GET', `/images/${encodeURIComponent(name)}/json`, { signal: options.signal });
+  }
+
+  /** `GET /images/json`. */
+  list(options: ImageListOptions = {}): Promise<ImageSummary[]> {
+    return this.#core.json('GET', '/images/json', { signal: options.signal, query: { all: options.all, filters: options.filters } });
+  }
+
+  /**
+   * `POST /images/create?fromImage=`: pulls an image and resolves when the pull is complete. An error
+   * the engine reports inside the progress stream (HTTP status already 200) is thrown as a
+   * {@link DockerStreamError}; a refusal before the stream is a {@link DockerApiError}.
+   */
+  async pull(ref: string, options: ImagePullOptions = {}): Promise<void> {
+    checkImageRef(ref, 'ref');
+    const { repo, tag, digest } = splitImageRef(ref);
+    const response = await this.#core.request('POST', '/images/create', {
+      signal: options.signal,
+      headersTimeout: 0,
+      headers: options.registryAuth ? { 'x-registry-auth': options.registryAuth } : undefined,
+      query: { fromImage: repo, tag: digest ?? tag, platform: options.platform },
+    });
+    await followProgress(response.body, `pull of ${ref}`, options.onProgress);
+  }
+
+  /**
+   * `POST /images/create?fromSrc=-`: creates an image from a root filesystem tarball (as the
+   * offline test images are made). Resolves to the new image's ID.
+   */
+  async import(tar: Uint8Array | AsyncIterable<Uint8Array>, options: ImageImportOptions = {}): Promise<{ id: string }> {
+    if (options.repo !== undefined) checkImageRef(options.tag ? `${options.repo}:${options.tag}` : options.repo, 'repo');
+    const response = await this.#core.request('POST', '/images/create', {
+      signal: options.signal,
+      headersTimeout: 0,
+      body: tar,
+      contentType: 'application/x-tar',
+      query: {
+        fromSrc: '-',
+        repo: options.repo,
+        tag: options.tag,
+        changes: options.changes,
+        message: options.message,
+        platform: options.platform,
+      },
+    });
+    let id = '';
+    await followProgress(response.body, 'image import', (message) => {
+      if (typeof message.status === 'string' && /^sha256:[a-f0-9]{64}$/.test(message.status.trim())) id = message.status.trim();
+      options.onProgress?.(message);
+    });
+    if (!id) throw new DockerError('image import finished without reporting an image ID');
+    return { id };
+  }
+
+  /** `DELETE /images/{name}`: untags and removes an image. */
+  async remove(name: string, options: ImageRemoveOptions = {}): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
+    checkImageRef(name, 'name');
+    return this.#core.json('DELETE', `/images/${encodeURIComponent(name)}`, {
+      signal: options.signal,
+      query: { force: options.force, noprune: options.noprune },
+    });
+  }
+
+  /** `POST /images/{name}/tag`: adds the tag `repo[:tag]` to an image. */
+  async tag(name: string, options: CallOptions & { repo: string; tag?: string | undefined }): Promise<void> {
+    checkImageRef(name, 'name');
+    checkImageRef(options.tag ? `${options.repo}:${options.tag}` : options.repo, 'repo');
+    await this.#core.empty('POST', `/images/${encodeURIComponent(name)}/tag`, {
+      signal: options.signal,
+      query: { repo: options.repo, tag: options.tag },
+    });
+  }
+}
+
+async function followProgress(
+  body: AsyncIterable<Uint8Array> & { cancel(): Promise<void> },
+  what: string,
+  onProgress?: (message: ProgressMessage) => void,
+): Promise<void> {
+  try {
+    for await (const message of jsonLines<ProgressMessage>(body)) {
+      if (message.error !== undefined || message.errorDetail?.message !== undefined) {
+        throw new DockerStreamError(`${what} failed: ${message.errorDetail?.message ?? message.error}`);
+      }
+      onProgress?.(message);
+    }
+  } finally {
+    await body.cancel();
+  }
+}

@@ -1,0 +1,66 @@
+import { DockerArgumentError } from './errors.js';
+
+// Container names: what the daemon accepts ([a-zA-Z0-9][a-zA-Z0-9_.-]+), with an optional leading
+// slash as inspect reports them. IDs are hex and match the same pattern.
+const CONTAINER_REF = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const HEX_ID = /^[a-f0-9]{1,64}$/;
+// Image references: [host[:port]/]path[:tag][@digest], or an image ID (sha256:… or hex).
+const IMAGE_REF =
+  /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$/;
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) : String(value);
+}
+
+/** Checks a container ID or name before any I/O. */
+export function checkContainerId(id: unknown, argument = 'id'): string {
+  if (typeof id !== 'string' || id.length === 0)
+    throw new DockerArgumentError(argument, `expected a container ID or name, got ${describe(id)}`);
+  if (id.length > 256 || !CONTAINER_REF.test(id)) {
+    throw new DockerArgumentError(
+      argument,
+      `not a valid container ID or name: ${describe(id)} (allowed: letters, digits, _ . -, starting with a letter or digit)`,
+    );
+  }
+  return id;
+}
+
+/** Checks an exec instance ID (hex) before any I/O. */
+export function checkExecId(id: unknown, argument = 'execId'): string {
+  if (typeof id !== 'string' || !HEX_ID.test(id))
+    throw new DockerArgumentError(argument, `not a valid exec ID: ${describe(id)} (expected hex digits)`);
+  return id;
+}
+
+/** Checks an image reference (name[:tag][@digest]) or image ID before any I/O. */
+export function checkImageRef(ref: unknown, argument = 'image'): string {
+  if (typeof ref !== 'string' || ref.length === 0)
+    throw new DockerArgumentError(argument, `expected an image reference, got ${describe(ref)}`);
+  if (/^sha256:[a-f0-9]{64}$/.test(ref) || /^[a-f0-9]{12,64}$/.test(ref)) return ref;
+  if (ref.length > 512 || !IMAGE_REF.test(ref)) {
+    throw new DockerArgumentError(
+      argument,
+      `not a valid image reference: ${describe(ref)} (expected name[:tag][@digest], lower-case name)`,
+    );
+  }
+  return ref;
+}
+
+/** Checks a non-empty absolute path inside a container. */
+export function checkContainerPath(path: unknown, argument = 'path'): string {
+  if (typeof path !== 'string' || !path.startsWith('/') || path.includes('\0')) {
+    throw new DockerArgumentError(argument, `expected an absolute path inside the container, got ${describe(path)}`);
+  }
+  return path;
+}
+
+/** Splits `name[:tag][@digest]` into the repository and tag (`latest` when none is given). */
+export function splitImageRef(ref: string): { repo: string; tag: string | undefined; digest: string | undefined } {
+  const at = ref.indexOf('@');
+  const digest = at >= 0 ? ref.slice(at + 1) : undefined;
+  const name = at >= 0 ? ref.slice(0, at) : ref;
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  if (colon > slash) return { repo: name.slice(0, colon), tag: name.slice(colon + 1), digest };
+  return { repo: name, tag: digest ? undefined : 'latest', digest };
+}
