@@ -678,6 +678,12 @@ export class DockerCommandLineCodeExecutor {
           result.cancelled = true;
           result.outputs.push(`${outcome.output && !outcome.output.endsWith('\n') ? '\n' : ''}Code execution was cancelled.`);
         }
+        if (outcome.needsReset) {
+          // The container is full (a fork bomb at its pids limit): a restart is the only sure kill.
+          await this.#resetContainer();
+          result.outputs.push('\nThe block left the container unable to start processes; the container was restarted.');
+          if (result.exitCode === 0) result.exitCode = 1;
+        }
         if (outcome.failure !== undefined) {
           const note = await this.#diagnoseFailure(outcome);
           result.outputs.push(note);
@@ -715,7 +721,16 @@ export class DockerCommandLineCodeExecutor {
     const user = this.#codeUser();
     try {
       return await runBlock(
-        { docker, containerId: this.#containerId as string, env, user, timeout, budget, onOutput: options.onOutput },
+        {
+          docker,
+          containerId: this.#containerId as string,
+          env,
+          user,
+          timeout,
+          budget,
+          onOutput: options.onOutput,
+          reapAfterBlock: Boolean(this.#options.sandbox),
+        },
         interpreter,
         file,
         signal,
@@ -732,10 +747,20 @@ export class DockerCommandLineCodeExecutor {
           cancelled: signal.aborted,
           truncated: false,
           failure: error,
+          needsReset: false,
         };
       }
       throw error;
     }
+  }
+
+  /** Restarts the container from inside a call (running calls are not cancelled), then re-runs the init command. */
+  async #resetContainer(): Promise<void> {
+    const docker = this.#client();
+    const id = this.#containerId as string;
+    await docker.containers.restart(id, { timeout: 0 });
+    await this.#waitRunning(docker, id);
+    await this.#runInit(docker, id);
   }
 
   /** After a block failed on the engine's side, finds out whether the container died, and says so. */

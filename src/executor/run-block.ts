@@ -42,6 +42,8 @@ export interface BlockContext {
   /** Bytes of each stream still allowed in the result. */
   budget: { stdout: number; stderr: number };
   onOutput: ((chunk: { stream: 'stdout' | 'stderr'; text: string }) => void) | undefined;
+  /** Kill whatever the block left running when it ends (the sandbox does). */
+  reapAfterBlock: boolean;
 }
 
 /** What one block produced. */
@@ -56,6 +58,8 @@ export interface BlockOutcome {
   truncated: boolean;
   /** The engine or the container went away mid-block. */
   failure: unknown;
+  /** The block's processes could not be killed from inside (no process slot left): restart the container. */
+  needsReset: boolean;
 }
 
 /** Milliseconds between SIGTERM and SIGKILL on timeout. */
@@ -96,13 +100,23 @@ export async function runBlock(
   let failure: unknown;
   const timers: ReturnType<typeof setTimeout>[] = [];
 
+  // The killer is itself an exec: when the container cannot start one more process (a fork bomb
+  // at its pids limit), it fails, and the executor must restart the container instead.
+  let killFailed = false;
   const kill = (sig: 'TERM' | 'KILL') =>
     docker.exec
       .run(containerId, ['sh', '-c', KILLER, 'berth-kill', sig], {
         ...(ctx.user !== undefined ? { user: ctx.user } : {}),
         signal: AbortSignal.timeout(BACKSTOP_MS),
       })
-      .catch(() => undefined);
+      .then(
+        (result) => {
+          if (result.exitCode !== 0) killFailed = true;
+        },
+        () => {
+          killFailed = true;
+        },
+      );
   const backstop = () => timers.push(setTimeout(() => streamAbort.abort(new Error('backstop')), BACKSTOP_MS));
 
   const onTimeout = () => {
@@ -174,6 +188,8 @@ export async function runBlock(
       failure = error;
     }
   }
+  // In the sandbox nothing a block started outlives it (a fork bomb's survivors, stray daemons).
+  if (ctx.reapAfterBlock && failure === undefined) await kill('KILL');
   if (timedOut) exitCode = 124;
   else if (cancelled) exitCode = 1;
   return {
@@ -185,5 +201,6 @@ export async function runBlock(
     cancelled,
     truncated,
     failure,
+    needsReset: killFailed,
   };
 }
