@@ -144,10 +144,14 @@ function hasCode(value: unknown, codes: readonly DockerErrorCode[]): boolean {
   return typeof brand === 'string' && codes.includes(brand as DockerErrorCode);
 }
 
-/** True for any error Berth threw, from any copy of the package. */
+/**
+ * True for any error Berth threw, from any copy of the package: the brand holds a Berth code
+ * (`BERTH_ERR…`; a newer copy may carry a code this one does not know).
+ */
 export function isDockerError(value: unknown): value is DockerError {
   if (typeof value !== 'object' || value === null) return false;
-  return typeof (value as Record<symbol, unknown>)[BRAND] === 'string';
+  const brand = (value as Record<symbol, unknown>)[BRAND];
+  return typeof brand === 'string' && /^BERTH_ERR(?:_[A-Z0-9_]+)?$/.test(brand);
 }
 /** True for a {@link DockerConnectionError}, from any copy of the package. */
 export function isDockerConnectionError(value: unknown): value is DockerConnectionError {

@@ -37,13 +37,25 @@ export function checkImageRef(ref: unknown, argument = 'image'): string {
   if (typeof ref !== 'string' || ref.length === 0)
     throw new DockerArgumentError(argument, `expected an image reference, got ${describe(ref)}`);
   if (/^sha256:[a-f0-9]{64}$/.test(ref) || /^[a-f0-9]{12,64}$/.test(ref)) return ref;
-  if (ref.length > 512 || !IMAGE_REF.test(ref)) {
+  if (ref.length > 512 || !IMAGE_REF.test(ref) || !hasLowerCaseRepository(ref)) {
     throw new DockerArgumentError(
       argument,
       `not a valid image reference: ${describe(ref)} (expected name[:tag][@digest], lower-case name)`,
     );
   }
   return ref;
+}
+
+/**
+ * Like the docker CLI, a first component is a registry only when it has a `.` or a `:` or is
+ * `localhost`; otherwise it is part of the repository path, which must be lower case (`Upper/x`
+ * is refused by the engine, `Registry.Example.com/x` is not).
+ */
+function hasLowerCaseRepository(ref: string): boolean {
+  const slash = ref.indexOf('/');
+  if (slash < 0) return true;
+  const first = ref.slice(0, slash);
+  return /[.:]/.test(first) || first === 'localhost' || first === first.toLowerCase();
 }
 
 /** Checks a non-empty absolute path inside a container. */

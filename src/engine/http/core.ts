@@ -74,7 +74,8 @@ export class HttpCore {
   async apiVersion(signal?: AbortSignal): Promise<string> {
     if (this.#version) return this.#version;
     if (!this.#negotiation) {
-      this.#negotiation = this.#negotiate(signal).then(
+      // The negotiation is shared: it must not end because the caller that started it gave up.
+      this.#negotiation = this.#negotiate().then(
         (version) => {
           this.#version = version;
           return version;
@@ -100,11 +101,14 @@ export class HttpCore {
     return compareVersions(await this.apiVersion(signal), version) >= 0;
   }
 
-  async #negotiate(signal?: AbortSignal): Promise<string> {
+  async #negotiate(): Promise<string> {
     if (this.#pinned) return this.#pinned;
-    const response = await this.transport.request({ method: 'GET', path: '/_ping', headers: {}, signal, headersTimeout: 30_000 });
-    await response.body.cancel();
+    const response = await this.transport.request({ method: 'GET', path: '/_ping', headers: {}, headersTimeout: 30_000 });
     const header = response.headers['api-version'];
+    // An engine that is starting or failing may answer /_ping with an error and no version: that
+    // is a failed negotiation (retried by the next call), not a reason to settle on 1.41 for good.
+    if (!header && !isOk(response.status, undefined)) throw await apiError(response, 'GET', '/_ping');
+    await response.body.cancel();
     if (header) return clampVersion(header);
     return MIN_API_VERSION;
   }

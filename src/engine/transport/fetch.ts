@@ -59,7 +59,15 @@ export function createFetchTransport(options: FetchTransportOptions = {}): Trans
           async *[Symbol.asyncIterator]() {
             if (!stream || done) return;
             done = true;
-            yield* iterateReadable(stream);
+            try {
+              yield* iterateReadable(stream);
+            } catch (error) {
+              if (request.signal?.aborted) throw request.signal.reason;
+              throw new DockerConnectionError(
+                `the connection to the engine at ${address} failed while reading the response: ${(error as Error)?.message ?? String(error)}`,
+                { tried: [address], cause: error },
+              );
+            }
           },
           async cancel(reason?: unknown) {
             if (done || !stream) return;

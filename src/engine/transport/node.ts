@@ -1,7 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { Pool } from 'undici';
-import { DockerConnectionError, DockerError, osCodeOf } from '../errors.js';
+import { DockerArgumentError, DockerConnectionError, DockerError, DockerStreamError, osCodeOf } from '../errors.js';
 import type { HijackedConnection, Transport, TransportRequest, TransportResponseBody } from './types.js';
 
 /** TLS material for a TCP engine, as PEM contents. */
@@ -39,6 +39,7 @@ export function endpointAddress(endpoint: NodeEndpoint): string {
  * connections, so that an engine that refuses to upgrade still gives us its error body.
  */
 export function createNodeTransport(endpoint: NodeEndpoint, options: NodeTransportOptions = {}): Transport {
+  checkEndpoint(endpoint);
   const address = endpointAddress(endpoint);
   const connectTimeout = options.connectTimeout ?? 5000;
   const defaultHeadersTimeout = options.headersTimeout ?? 60_000;
@@ -108,12 +109,28 @@ export function createNodeTransport(endpoint: NodeEndpoint, options: NodeTranspo
       return { status: response.statusCode, headers, body };
     },
     hijack(request) {
-      return hijack(endpoint, address, connectTimeout, request);
+      return hijack(endpoint, address, connectTimeout, defaultHeadersTimeout, request);
     },
     async close() {
       await pool.close();
     },
   };
+}
+
+/** Rejects an endpoint that cannot be connected to, before any I/O. */
+function checkEndpoint(endpoint: NodeEndpoint): void {
+  if (endpoint.kind === 'unix') {
+    if (typeof endpoint.socketPath !== 'string' || endpoint.socketPath === '' || endpoint.socketPath.includes('\0')) {
+      throw new DockerArgumentError('endpoint.socketPath', `expected a socket path, got ${JSON.stringify(endpoint.socketPath)}`);
+    }
+    return;
+  }
+  if (typeof endpoint.host !== 'string' || endpoint.host === '' || /[\s/]/.test(endpoint.host)) {
+    throw new DockerArgumentError('endpoint.host', `expected a host name or IP address, got ${JSON.stringify(endpoint.host)}`);
+  }
+  if (!Number.isInteger(endpoint.port) || endpoint.port < 1 || endpoint.port > 65535) {
+    throw new DockerArgumentError('endpoint.port', `expected a port from 1 to 65535, got ${endpoint.port}`);
+  }
 }
 
 function hostForUrl(host: string): string {
@@ -177,41 +194,68 @@ async function hijack(
   endpoint: NodeEndpoint,
   address: string,
   connectTimeout: number,
+  defaultHeadersTimeout: number,
   request: TransportRequest,
 ): Promise<HijackedConnection> {
   const signal = request.signal;
   signal?.throwIfAborted();
+  // Check the body before connecting, so that a wrong body never leaves a socket open.
+  let bodyBytes: Uint8Array | undefined;
+  if (typeof request.body === 'string') bodyBytes = new TextEncoder().encode(request.body);
+  else if (request.body instanceof Uint8Array) bodyBytes = request.body;
+  else if (request.body !== undefined) throw new DockerError('a hijacked request takes its body as bytes or text');
   const socket: Socket = await new Promise<Socket>((resolve, reject) => {
     let sock: Socket;
-    const onError = (error: Error) => {
+    const cleanup = () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onConnectAbort);
+    };
+    const onError = (error: Error) => {
+      cleanup();
       reject(connectionError(address, error));
     };
+    // An abort while connecting ends the call at once, with the signal's reason.
+    const onConnectAbort = () => {
+      cleanup();
+      sock.off('error', onError);
+      sock.on('error', () => {});
+      sock.destroy();
+      reject(signal?.reason);
+    };
     const timer = setTimeout(() => {
+      cleanup();
       sock.destroy();
       reject(connectionError(address, Object.assign(new Error('connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' })));
     }, connectTimeout);
     const ready = () => {
-      clearTimeout(timer);
+      cleanup();
       sock.off('error', onError);
       resolve(sock);
     };
-    if (endpoint.kind === 'unix') {
-      sock = netConnect({ path: endpoint.socketPath, allowHalfOpen: true }, ready);
-    } else if (endpoint.tls) {
-      const t = endpoint.tls;
-      const tlsOptions: ConnectionOptions = {
-        host: endpoint.host,
-        port: endpoint.port,
-        ca: pemOf(t.ca),
-        cert: pemOf(t.cert),
-        key: pemOf(t.key),
-        rejectUnauthorized: t.verify !== false,
-        servername: servername(endpoint.host),
-      };
-      sock = tlsConnect(tlsOptions, ready);
-    } else {
-      sock = netConnect({ host: endpoint.host, port: endpoint.port, allowHalfOpen: true }, ready);
+    signal?.addEventListener('abort', onConnectAbort, { once: true });
+    try {
+      if (endpoint.kind === 'unix') {
+        sock = netConnect({ path: endpoint.socketPath, allowHalfOpen: true }, ready);
+      } else if (endpoint.tls) {
+        const t = endpoint.tls;
+        const tlsOptions: ConnectionOptions = {
+          host: endpoint.host,
+          port: endpoint.port,
+          ca: pemOf(t.ca),
+          cert: pemOf(t.cert),
+          key: pemOf(t.key),
+          rejectUnauthorized: t.verify !== false,
+          servername: servername(endpoint.host),
+        };
+        sock = tlsConnect(tlsOptions, ready);
+      } else {
+        sock = netConnect({ host: endpoint.host, port: endpoint.port, allowHalfOpen: true }, ready);
+      }
+    } catch (error) {
+      // Bad options (a port out of range, an invalid PEM) throw at once: same typed error, nothing left running.
+      cleanup();
+      reject(connectionError(address, error));
+      return;
     }
     sock.once('error', onError);
   });
@@ -222,10 +266,6 @@ async function hijack(
 
   const host = endpoint.kind === 'unix' ? 'localhost' : `${endpoint.host}:${endpoint.port}`;
   const headers: Record<string, string> = { ...request.headers, host, connection: 'Upgrade', upgrade: 'tcp' };
-  let bodyBytes: Uint8Array | undefined;
-  if (typeof request.body === 'string') bodyBytes = new TextEncoder().encode(request.body);
-  else if (request.body instanceof Uint8Array) bodyBytes = request.body;
-  else if (request.body !== undefined) throw new DockerError('a hijacked request takes its body as bytes or text');
   headers['content-length'] = String(bodyBytes?.length ?? 0);
   let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
   for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
@@ -235,6 +275,14 @@ async function hijack(
   const iterator = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let buffered: Buffer = Buffer.alloc(0);
   let headEnd = -1;
+  // Like the pooled requests: wait at most `headersTimeout` for the response head (0 waits forever).
+  const headersTimeout = request.headersTimeout ?? defaultHeadersTimeout;
+  let headersTimer: ReturnType<typeof setTimeout> | undefined;
+  if (headersTimeout > 0) {
+    headersTimer = setTimeout(() => {
+      socket.destroy(Object.assign(new Error(`no response head within ${headersTimeout} ms`), { code: 'UND_ERR_HEADERS_TIMEOUT' }));
+    }, headersTimeout);
+  }
   try {
     while (headEnd < 0) {
       const next = await iterator.next();
@@ -248,10 +296,13 @@ async function hijack(
     socket.destroy();
     if (signal?.aborted) throw signal.reason;
     throw connectionError(address, error);
+  } finally {
+    clearTimeout(headersTimer);
   }
   const lines = buffered.subarray(0, headEnd).toString('latin1').split('\r\n');
   const statusMatch = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
   if (!statusMatch) {
+    signal?.removeEventListener('abort', onAbort);
     socket.destroy();
     throw connectionError(
       address,
@@ -328,20 +379,53 @@ async function hijack(
   };
 }
 
-/** Decodes an HTTP/1.1 chunked body (only error answers of hijack requests use it). */
+/** Longest chunk-size line accepted (size, extensions and CRLF). */
+const MAX_CHUNK_LINE = 4096;
+
+/**
+ * Decodes an HTTP/1.1 chunked body (only error answers of hijack requests use it). Streaming: the
+ * data of a chunk is yielded as it arrives, so a single huge chunk is never buffered; only a
+ * chunk-size line (bounded) is. Ends at the last chunk (trailers are not read).
+ */
 async function* dechunk(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let buffer: Buffer = Buffer.alloc(0);
+  let line: Buffer = Buffer.alloc(0);
+  /** Data bytes of the current chunk still to come; -1 while reading a size line. */
+  let remaining = -1;
+  /** CRLF bytes after a chunk's data still to skip. */
+  let crlf = 0;
   for await (const chunk of source) {
-    buffer = Buffer.concat([buffer, chunk]);
-    for (;;) {
-      const lineEnd = buffer.indexOf('\r\n');
-      if (lineEnd < 0) break;
-      const size = Number.parseInt(buffer.subarray(0, lineEnd).toString('latin1'), 16);
-      if (Number.isNaN(size)) return;
+    let pos = 0;
+    while (pos < chunk.length) {
+      if (crlf > 0) {
+        const skip = Math.min(crlf, chunk.length - pos);
+        crlf -= skip;
+        pos += skip;
+        continue;
+      }
+      if (remaining > 0) {
+        const take = Math.min(remaining, chunk.length - pos);
+        yield chunk.subarray(pos, pos + take);
+        remaining -= take;
+        pos += take;
+        if (remaining === 0) {
+          remaining = -1;
+          crlf = 2;
+        }
+        continue;
+      }
+      const newline = chunk.indexOf(0x0a, pos);
+      const end = newline < 0 ? chunk.length : newline + 1;
+      line = Buffer.concat([line, chunk.subarray(pos, end)]);
+      pos = end;
+      if (newline < 0) {
+        if (line.length > MAX_CHUNK_LINE) throw new DockerStreamError('invalid chunked encoding: chunk-size line too long');
+        continue;
+      }
+      const size = Number.parseInt(line.toString('latin1'), 16);
+      line = Buffer.alloc(0);
+      if (!Number.isFinite(size) || size < 0) throw new DockerStreamError('invalid chunked encoding: bad chunk size');
       if (size === 0) return;
-      if (buffer.length < lineEnd + 2 + size + 2) break;
-      yield buffer.subarray(lineEnd + 2, lineEnd + 2 + size);
-      buffer = buffer.subarray(lineEnd + 2 + size + 2);
+      remaining = size;
     }
   }
 }

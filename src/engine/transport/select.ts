@@ -113,6 +113,7 @@ export function parseHost(host: string, argument: string, tls?: TlsMaterial): No
     const hostname = (match[2] ?? '').replace(/^\[|\]$/g, '');
     const useTls = scheme === 'https' || tls !== undefined;
     const port = match[3] ? Number(match[3]) : useTls ? 2376 : 2375;
+    if (!(port >= 1 && port <= 65535)) throw new DockerArgumentError(argument, `port out of range (1-65535) in ${JSON.stringify(host)}`);
     return { kind: 'tcp', host: hostname, port, tls: useTls ? (tls ?? {}) : undefined };
   }
   if (host.startsWith('ssh://')) {
