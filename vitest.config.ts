@@ -19,6 +19,8 @@ export default defineConfig({
           hookTimeout: 180_000,
           // Two cores: two files at a time keeps the engine responsive for every test.
           maxWorkers: 2,
+          // A project with its own maxWorkers needs its own group (vitest 4 refuses mixing them).
+          sequence: { groupOrder: 1 },
           globalSetup: ['test/integration/global-setup.ts'],
         },
       },

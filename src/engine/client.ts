@@ -75,10 +75,11 @@ export class DockerClient {
       env: this.#options.env,
     });
     this.#source = resolved.source;
+    const timeouts = this.#options.timeouts;
     this.#transport = createNodeTransport(resolved.endpoint, {
-      connectTimeout: this.#options.timeouts?.connect,
-      headersTimeout: this.#options.timeouts?.headers,
-    } as Parameters<typeof createNodeTransport>[1]);
+      ...(timeouts?.connect !== undefined ? { connectTimeout: timeouts.connect } : {}),
+      ...(timeouts?.headers !== undefined ? { headersTimeout: timeouts.headers } : {}),
+    });
     return this.#transport;
   }
 

@@ -122,6 +122,8 @@ export class DockerApiError extends DockerError {
  */
 export class DockerStreamError extends DockerError {
   override name = 'DockerStreamError';
+  /** Output that was decoded before the stream broke, when the failure interrupted an exec. */
+  partialOutput?: { stdout: Uint8Array; stderr: Uint8Array } | undefined;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, { cause: options?.cause, code: 'BERTH_ERR_STREAM' });
   }

@@ -1,5 +1,5 @@
 import type { AttachedStream } from './containers.js';
-import { DockerError, isDockerConnectionError } from './errors.js';
+import { DockerError, isDockerConnectionError, isDockerStreamError } from './errors.js';
 import { isMultiplexed, outputStream } from './frames.js';
 import type { HttpCore } from './http/core.js';
 import type { CallOptions } from './options.js';
@@ -127,7 +127,7 @@ export class ExecApi {
    * Aborting stops reading; note that the engine cannot kill an exec, so the process itself may
    * run on (the executor kills it by PID).
    *
-   * @throws DockerConnectionError if the engine goes away; output that arrived before is on its `partialOutput`.
+   * @throws DockerConnectionError if the engine goes away, DockerStreamError if the stream breaks; output that arrived before is on their `partialOutput`.
    */
   async run(containerId: string, cmd: readonly string[], options: ExecRunOptions = {}): Promise<ExecRunResult> {
     const env =
@@ -167,7 +167,8 @@ export class ExecApi {
         sizes[frame.stream] += data.length;
       }
     } catch (error) {
-      if (isDockerConnectionError(error)) {
+      // Keep what arrived before the engine went away or the stream broke.
+      if (isDockerConnectionError(error) || isDockerStreamError(error)) {
         error.partialOutput = { stdout: concatBytes(out.stdout), stderr: concatBytes(out.stderr) };
       }
       throw error;

@@ -1,4 +1,4 @@
-import type { DeviceRequest, DockerClient, ProgressMessage } from '../engine/index.js';
+import type { DockerClient, ProgressMessage } from '../engine/index.js';
 import type { FunctionWithRequirements } from './functions.js';
 
 /** One code block, as a model writes it in a fenced block. */

@@ -104,7 +104,8 @@ export async function* iterateReadable(stream: ReadableStream<Uint8Array>): Asyn
       yield result.value;
     }
   } finally {
-    if (!finished) await reader.cancel().catch(() => {});
+    // Not awaited: the cancel of a tee'd stream settles only when its twin is cancelled too.
+    if (!finished) void reader.cancel().catch(() => {});
     reader.releaseLock();
   }
 }

@@ -72,7 +72,9 @@ export function createFetchTransport(options: FetchTransportOptions = {}): Trans
           async cancel(reason?: unknown) {
             if (done || !stream) return;
             done = true;
-            await stream.cancel(reason).catch(() => {});
+            // Start the cancel without waiting for it: a tee'd body (msw clones every response)
+            // only settles its cancel once the other branch is cancelled too.
+            void stream.cancel(reason).catch(() => {});
           },
         },
       };

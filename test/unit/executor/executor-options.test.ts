@@ -150,7 +150,7 @@ describe('start() failures', () => {
     expect(host.Init).toBe(true);
     expect(host.ExtraHosts).toEqual(['example.com:127.0.0.1']);
     expect((host.Binds as string[])[0]).toMatch(/:\/workspace:rw$/);
-    expect((body?.Labels as Record<string, string>)['berth.executor']).toBe('1');
+    expect((body?.Labels as Record<string, string> | undefined)?.['berth.executor']).toBe('1');
     expect(body?.Entrypoint).toEqual(['/bin/sh']);
     expect(body?.Tty).toBe(true);
     expect(body?.WorkingDir).toBe('/workspace');

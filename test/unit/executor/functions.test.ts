@@ -251,7 +251,6 @@ describe('formatFunctionsForPrompt', () => {
 
   it('substitutes $name, the braced form and $$ like string.Template', () => {
     const fns = [functionWithRequirements('def a():\n    pass\n')];
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: Python string.Template placeholders
     expect(formatFunctionsForPrompt(fns, 'mod', 'Use ${module_name}_x and $module_name; cost $$5.\n${functions}')).toBe(
       'Use mod_x and mod; cost $5.\ndef a():\n    ...',
     );

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import type { EventMessage } from '../../../src/engine/index.js';
+import { jsonOf, useReplay } from '../../helpers/replay.js';
+
+const replay = useReplay('events');
+const { docker, tracker } = replay;
+const id = jsonOf<{ Id: string }>(replay.exchange(1).response.body).Id;
+/** The recorder's since/until, normalised (fixtures/README.md). */
+const SINCE = 946684800;
+const UNTIL = SINCE + 60;
+
+describe('events and wait (replayed)', () => {
+  it('wait returns the exit status', async () => {
+    await expect(docker.containers.wait(id)).resolves.toEqual({ StatusCode: 0, Error: null });
+    expect(tracker.requests[0]?.path).toBe(`/v1.41/containers/${id}/wait`);
+  });
+
+  it('events sends since, until and filters, and decodes the JSON lines', async () => {
+    const events: EventMessage[] = [];
+    const stream = await docker.system.events({
+      since: SINCE,
+      until: UNTIL,
+      filters: { type: ['container'], label: ['berth.fixture=events'] },
+    });
+    for await (const event of stream) events.push(event);
+    expect(events.map((e) => [e.Type, e.Action, e.Actor.ID])).toEqual([
+      ['container', 'create', id],
+      ['container', 'start', id],
+      ['container', 'die', id],
+      ['container', 'destroy', id],
+    ]);
+    expect(events[2]?.Actor.Attributes.exitCode).toBe('0');
+    expect(events.every((e) => e.time === SINCE && e.Actor.Attributes.name === 'berth-fixture-events')).toBe(true);
+    const query = tracker.requests[0]?.query;
+    expect(query?.get('since')).toBe(String(SINCE));
+    expect(query?.get('until')).toBe(String(UNTIL));
+    expect(JSON.parse(query?.get('filters') ?? 'null')).toEqual({ type: ['container'], label: ['berth.fixture=events'] });
+  });
+});
