@@ -50,6 +50,29 @@ apt_install() {
   fi
 }
 
+TLS_DIR="$STATE/tls"
+TLS_PORT=${BERTH_TLS_PORT:-2376}
+
+make_tls_material() {
+  # A CA, a server certificate for 127.0.0.1/localhost (serverAuth) and a client certificate
+  # (clientAuth); the client's are named as DOCKER_CERT_PATH expects: ca.pem, cert.pem, key.pem.
+  [ -s "$TLS_DIR/cert.pem" ] && [ -s "$TLS_DIR/server-cert.pem" ] && return 0
+  command -v openssl >/dev/null || apt_install openssl
+  mkdir -p "$TLS_DIR" && chmod 700 "$TLS_DIR"
+  (
+    cd "$TLS_DIR"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=berth test CA" -keyout ca-key.pem -out ca.pem 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server-key.pem -out server.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 -extfile server.ext -out server-cert.pem 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=berth client" -keyout key.pem -out client.csr 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 -extfile client.ext -out cert.pem 2>/dev/null
+    rm -f ./*.csr ./*.ext
+  )
+  say "made TLS certificates in $TLS_DIR"
+}
+
 command -v curl >/dev/null || { need_root_apt; apt_install curl; }
 
 if [ "$(api_ping)" = OK ]; then
@@ -73,9 +96,13 @@ HOOK
   # A stale pid file of a daemon that is gone would keep the new one from starting.
   if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then rm -f /var/run/docker.pid; fi
   # docker0 may be missing if a second daemon deleted it; recreate it so bridge networking works.
-  say "starting dockerd (log: $STATE/dockerd.log)"
-  PATH="$STATE/gpu-bin:$PATH" nohup dockerd --host "unix://$SOCK" --pidfile /var/run/docker.pid \
-    >"$STATE/dockerd.log" 2>&1 </dev/null &
+  # A TLS listener on loopback beside the socket, with client-certificate authentication, so the
+  # remote-engine tests (and copy mode) run against the real thing. Certificates are made once.
+  make_tls_material
+  say "starting dockerd (log: $STATE/dockerd.log; TLS listener tcp://127.0.0.1:$TLS_PORT)"
+  PATH="$STATE/gpu-bin:$PATH" nohup dockerd --host "unix://$SOCK" --host "tcp://127.0.0.1:$TLS_PORT" \
+    --tlsverify --tlscacert "$TLS_DIR/ca.pem" --tlscert "$TLS_DIR/server-cert.pem" --tlskey "$TLS_DIR/server-key.pem" \
+    --pidfile /var/run/docker.pid >"$STATE/dockerd.log" 2>&1 </dev/null &
   echo $! >"$STATE/dockerd.pid"
   for _ in $(seq 1 120); do
     [ "$(api_ping)" = OK ] && break

@@ -9,6 +9,8 @@ export interface ArchiveFile {
   data: string | Uint8Array;
   /** Permission bits. Default 0o644. */
   mode?: number | undefined;
+  /** `file` (default) or `directory` (then `data` is ignored). */
+  type?: 'file' | 'directory' | undefined;
   /** Owner uid and gid inside the container. Default 0. */
   uid?: number | undefined;
   gid?: number | undefined;
@@ -26,10 +28,19 @@ export async function packFiles(files: readonly ArchiveFile[]): Promise<Uint8Arr
     const name = file.path.replace(/^\/+/, '');
     if (!name || name.split('/').includes('..'))
       throw new DockerError(`archive path must be relative and stay inside the folder: ${JSON.stringify(file.path)}`);
-    const data = typeof file.data === 'string' ? new TextEncoder().encode(file.data) : file.data;
+    const directory = file.type === 'directory';
+    const data = directory ? new Uint8Array(0) : typeof file.data === 'string' ? new TextEncoder().encode(file.data) : file.data;
     await new Promise<void>((resolve, reject) => {
       pack.entry(
-        { name, size: data.length, mode: file.mode ?? 0o644, mtime, uid: file.uid ?? 0, gid: file.gid ?? 0, type: 'file' },
+        {
+          name,
+          size: data.length,
+          mode: file.mode ?? (directory ? 0o755 : 0o644),
+          mtime,
+          uid: file.uid ?? 0,
+          gid: file.gid ?? 0,
+          type: directory ? 'directory' : 'file',
+        },
         Buffer.from(data.buffer, data.byteOffset, data.byteLength),
         (error?: Error | null) => (error ? reject(error) : resolve()),
       );

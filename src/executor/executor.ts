@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, realpath, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, realpath, rm, unlink, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   type ContainerCreateBody,
   type DeviceRequest,
@@ -42,6 +42,7 @@ import type {
   ExecuteOptions,
   SandboxOptions,
   VolumeBinding,
+  WorkspaceMode,
 } from './types.js';
 
 /** Label on every container an executor creates (value `1`); `berth prune` finds strays by it. */
@@ -106,6 +107,7 @@ export class DockerCommandLineCodeExecutor {
   #queue: Promise<unknown> = Promise.resolve();
   #runs = new Set<AbortController>();
   #unregisterExit: (() => void) | undefined;
+  #mode: WorkspaceMode = 'bind';
 
   /**
    * Validates the options (nothing touches the engine until `start()`).
@@ -143,6 +145,9 @@ export class DockerCommandLineCodeExecutor {
     for (const [name, ip] of Object.entries(options.extraHosts ?? {})) {
       if (!name || /[\s:]/.test(name) || typeof ip !== 'string' || ip === '')
         throw new ExecutorError(`extraHosts: bad entry ${JSON.stringify(name)}: ${JSON.stringify(ip)}`);
+    }
+    if (options.workspace !== undefined && options.workspace !== 'bind' && options.workspace !== 'copy') {
+      throw new ExecutorError(`workspace must be 'bind' or 'copy', got ${JSON.stringify(options.workspace)}`);
     }
     if (options.pullPolicy !== undefined && !['missing', 'always', 'never'].includes(options.pullPolicy)) {
       throw new ExecutorError(`pullPolicy must be 'missing', 'always' or 'never', got ${JSON.stringify(options.pullPolicy)}`);
@@ -269,6 +274,8 @@ export class DockerCommandLineCodeExecutor {
       if (createdTemp) await this.#shareWorkspace(this.#tempDir as string);
       const docker = this.#client();
       await this.#connect(docker);
+      // Bind mounts of this machine's folders mean nothing to a remote engine.
+      this.#mode = this.#options.workspace ?? (docker.isLocal() ? 'bind' : 'copy');
       await this.#ensureImage(docker);
       await this.#removeOwnStray(docker);
       const { Id } = await docker.containers.create(this.#createBody(), { name: this.#containerName });
@@ -280,6 +287,7 @@ export class DockerCommandLineCodeExecutor {
         throw this.#mapStartError(error);
       }
       await this.#waitRunning(docker, Id);
+      if (this.#mode === 'copy') await this.#prepareCopiedWorkspace(docker, Id);
       this.#dead = undefined;
       this.#running = true;
       await this.#runInit(docker, Id);
@@ -287,7 +295,7 @@ export class DockerCommandLineCodeExecutor {
     } catch (error) {
       this.#running = false;
       this.#containerId = undefined;
-      if (createdId) await this.#docker?.containers.remove(createdId, { force: true }).catch(() => {});
+      if (createdId) await this.#docker?.containers.remove(createdId, { force: true, volumes: true }).catch(() => {});
       if (createdTemp && this.#tempDir) {
         await rm(this.#tempDir, { recursive: true, force: true }).catch(() => {});
         this.#tempDir = undefined;
@@ -376,7 +384,7 @@ export class DockerCommandLineCodeExecutor {
       // The engine would silently create a missing bind source as an empty root-owned folder.
       if (!existsSync(host)) throw new ExecutorError(`extraVolumes: host path ${host} does not exist`);
     }
-    const binds = [`${resolve(this.bindDir)}:/workspace:rw`];
+    const binds = this.#mode === 'bind' ? [`${resolve(this.bindDir)}:/workspace:rw`] : [];
     for (const [host, binding] of Object.entries(this.#extraVolumes)) binds.push(`${host}:${binding.bind}:${binding.mode ?? 'rw'}`);
     const hostConfig: HostConfig = {
       Binds: binds,
@@ -406,6 +414,9 @@ export class DockerCommandLineCodeExecutor {
     const env = ['PYTHONUNBUFFERED=1', ...Object.entries(opts.environment ?? {}).map(([k, v]) => `${k}=${v}`)];
     return {
       Image: this.#image,
+      // In copy mode the workspace is an anonymous volume: writable even on a read-only root, and
+      // removed with the container.
+      ...(this.#mode === 'copy' ? { Volumes: { '/workspace': {} } } : {}),
       Entrypoint: ['/bin/sh'],
       Tty: true,
       OpenStdin: false,
@@ -546,7 +557,7 @@ export class DockerCommandLineCodeExecutor {
             .catch(() => {});
         }
         try {
-          if (this.#autoRemove) await docker.containers.remove(id, { force: true });
+          if (this.#autoRemove) await docker.containers.remove(id, { force: true, volumes: true });
           else await docker.containers.kill(id);
         } catch (error) {
           const gone = isDockerApiError(error) && (error.reason === 'notFound' || error.reason === 'conflict');
@@ -614,6 +625,7 @@ export class DockerCommandLineCodeExecutor {
     this.#runs.add(run);
     const signal = callerSignal ? AbortSignal.any([callerSignal, run.signal]) : run.signal;
     const written: string[] = [];
+    const writtenRelative: string[] = [];
     try {
       if (!this.#functionsReady) await this.#setupFunctions(signal);
       if (codeBlocks.length === 0) throw new ExecutorError('No code blocks to execute.');
@@ -662,8 +674,9 @@ export class DockerCommandLineCodeExecutor {
           filename = defaultFilename(code, spec.extension);
         }
         const hostPath = join(this.workDir, filename);
-        await writeFile(hostPath, code, 'utf8');
+        await this.#writeWorkspaceFile(filename, code);
         written.push(hostPath);
+        writtenRelative.push(filename);
         const outcome = await this.#runOne(spec.interpreter, filename, signal, budget, options);
         result.outputs.push(outcome.output);
         result.stdout.push(outcome.stdout);
@@ -704,7 +717,10 @@ export class DockerCommandLineCodeExecutor {
       };
     } finally {
       this.#runs.delete(run);
-      if (this.#deleteTmpFiles) await Promise.all(written.map((file) => unlink(file).catch(() => {})));
+      if (this.#deleteTmpFiles) {
+        await Promise.all(written.map((file) => unlink(file).catch(() => {})));
+        if (this.#mode === 'copy') await this.#removeCopied(writtenRelative);
+      }
     }
   }
 
@@ -791,7 +807,7 @@ export class DockerCommandLineCodeExecutor {
   }
 
   async #setupFunctions(signal: AbortSignal): Promise<void> {
-    await writeFile(join(this.workDir, `${this.#functionsModule}.py`), buildFunctionsModule(this.#functions), 'utf8');
+    await this.#writeWorkspaceFile(`${this.#functionsModule}.py`, buildFunctionsModule(this.#functions));
     const packages = requiredPackages(this.#functions);
     const budget = () => ({ stdout: this.#maxOutputBytes, stderr: this.#maxOutputBytes });
     const hidden = '.berth';
@@ -801,27 +817,88 @@ export class DockerCommandLineCodeExecutor {
       if (packages.length > 0) {
         const quoted = packages.map((p) => `'${p.replace(/'/g, `'\\''`)}'`).join(' ');
         const script = `${hidden}/pip_install.sh`;
-        await writeFile(
-          join(this.workDir, script),
-          `python -m pip install -qqq ${quoted} || python3 -m pip install -qqq ${quoted}\n`,
-          'utf8',
-        );
+        await this.#writeWorkspaceFile(script, `python -m pip install -qqq ${quoted} || python3 -m pip install -qqq ${quoted}\n`);
         // pip needs longer than a code block: at least five minutes.
         const outcome = await this.#runOne('sh', script, signal, budget(), {}, Math.max(this.#timeout, 300));
         if (outcome.exitCode !== 0) throw new ExecutorError(`Pip install failed. ${outcome.output}`, { output: outcome.output });
       }
       const check = `${hidden}/check_functions.py`;
-      await writeFile(
-        join(this.workDir, check),
+      await this.#writeWorkspaceFile(
+        check,
         `import sys\nsys.dont_write_bytecode = True\nsys.path.insert(0, '/workspace')\nimport ${this.#functionsModule}\n`,
-        'utf8',
       );
       const outcome = await this.#runOne('python', check, signal, budget(), {});
       if (outcome.exitCode !== 0) throw new ExecutorError(`Functions failed to load: ${outcome.output}`, { output: outcome.output });
       this.#functionsReady = true;
     } finally {
       await rm(join(this.workDir, hidden), { recursive: true, force: true }).catch(() => {});
+      if (this.#mode === 'copy') await this.#removeCopied([hidden]);
     }
+  }
+
+  /** Writes a workspace file on this machine and, in copy mode, into the container too. */
+  async #writeWorkspaceFile(relative: string, content: string): Promise<void> {
+    await mkdir(dirname(join(this.workDir, relative)), { recursive: true });
+    await writeFile(join(this.workDir, relative), content, 'utf8');
+    if (this.#mode !== 'copy') return;
+    const owner = this.#numericOwner();
+    await this.#client().containers.putFiles(this.#containerId as string, '/workspace', [
+      { path: relative, data: content, ...(owner ? { uid: owner.uid, gid: owner.gid } : {}) },
+    ]);
+  }
+
+  /** Removes workspace paths inside the container (copy mode). */
+  async #removeCopied(relatives: readonly string[]): Promise<void> {
+    if (relatives.length === 0 || !this.#containerId) return;
+    const user = this.#codeUser();
+    await this.#client()
+      .exec.run(this.#containerId, ['rm', '-rf', '--', ...relatives.map((r) => `/workspace/${r}`)], {
+        ...(user !== undefined ? { user } : {}),
+        signal: AbortSignal.timeout(10_000),
+      })
+      .catch(() => {});
+  }
+
+  #numericOwner(): { uid: number; gid: number } | undefined {
+    const numeric = /^(\d+)(?::(\d+))?$/.exec(this.#codeUser() ?? '');
+    return numeric ? { uid: Number(numeric[1]), gid: Number(numeric[2] ?? numeric[1]) } : undefined;
+  }
+
+  /**
+   * Copy mode: makes `/workspace` (a fresh root-owned volume) writable by the code's user. Root
+   * owns the folder, so it may chmod it even with every capability dropped.
+   */
+  async #prepareCopiedWorkspace(docker: DockerClient, id: string): Promise<void> {
+    if (this.#codeUser() === undefined) return;
+    const result = await docker.exec.run(id, ['chmod', '1777', '/workspace'], { user: '0', signal: AbortSignal.timeout(10_000) });
+    if (result.exitCode !== 0) throw new ExecutorError(`could not open /workspace to user ${this.#codeUser()}: ${result.stderr.trim()}`);
+  }
+
+  /** How the workspace reaches the container (`bind` or `copy`); decided by `start()`. */
+  get workspaceMode(): WorkspaceMode {
+    return this.#mode;
+  }
+
+  /**
+   * Reads a file of the workspace, by its path relative to `/workspace` (or absolute under it):
+   * how to fetch what the code wrote when the workspace is copied to a remote engine. Works in
+   * both modes: from the container in copy mode, from `workDir` in bind mode.
+   * @throws ExecutorError for a path outside the workspace or when not started; DockerApiError (notFound) for a missing file.
+   */
+  async readFile(path: string): Promise<Uint8Array> {
+    if (!this.#running || !this.#containerId) throw new ExecutorError(NOT_RUNNING);
+    let relative = String(path).replace(/\\/g, '/');
+    if (relative.startsWith('/workspace/')) relative = relative.slice('/workspace/'.length);
+    const parts = relative.split('/');
+    if (relative === '' || relative.startsWith('/') || parts.includes('..') || relative.includes('\0')) {
+      throw new ExecutorError(`readFile: ${JSON.stringify(path)} is not a path inside the workspace`);
+    }
+    if (this.#mode === 'copy') return this.#client().containers.readFile(this.#containerId, `/workspace/${relative}`);
+    const root = await realpath(this.workDir);
+    const real = await realpath(join(root, relative));
+    if (real !== root && !real.startsWith(`${root}/`))
+      throw new ExecutorError(`readFile: ${JSON.stringify(path)} leads outside the workspace`);
+    return new Uint8Array(await readFile(real));
   }
 
   /**

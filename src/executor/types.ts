@@ -30,6 +30,13 @@ export interface VolumeBinding {
   mode?: 'rw' | 'ro' | (string & {});
 }
 
+/**
+ * How the workspace reaches the container: `bind` mounts the host folder at `/workspace`; `copy`
+ * sends each file through the engine's archive endpoint into a container volume, for engines
+ * that cannot see this machine's folders (a remote engine over TCP).
+ */
+export type WorkspaceMode = 'bind' | 'copy';
+
 /** How images are made available in `start()`. */
 export type PullPolicy = 'missing' | 'always' | 'never';
 
@@ -109,6 +116,8 @@ export interface DockerCommandLineCodeExecutorOptions {
   maxOutputBytes?: number;
   /** The sandbox preset for untrusted code (see {@link SandboxOptions}). Default off. */
   sandbox?: boolean | SandboxOptions;
+  /** `bind` or `copy` (see {@link WorkspaceMode}). Default: `bind` for an engine on a unix socket, `copy` otherwise. */
+  workspace?: WorkspaceMode;
 }
 
 /** What `executeCodeBlocks` reports: autogen's `CommandLineCodeResult`, plus more. */
