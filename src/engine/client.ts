@@ -3,7 +3,8 @@ import { ExecApi } from './exec.js';
 import { HttpCore } from './http/core.js';
 import { ImagesApi } from './images.js';
 import { SystemApi } from './system.js';
-import { createNodeTransport, endpointAddress } from './transport/node.js';
+import { createAutoTransport } from './transport/auto.js';
+import { endpointAddress } from './transport/endpoint.js';
 import { resolveEngine, type TlsOption } from './transport/select.js';
 import type { Transport } from './transport/types.js';
 
@@ -76,7 +77,8 @@ export class DockerClient {
     });
     this.#source = resolved.source;
     const timeouts = this.#options.timeouts;
-    this.#transport = createNodeTransport(resolved.endpoint, {
+    // The socket adapter of the runtime (Node, Bun or Deno), imported by the first request.
+    this.#transport = createAutoTransport(resolved.endpoint, {
       ...(timeouts?.connect !== undefined ? { connectTimeout: timeouts.connect } : {}),
       ...(timeouts?.headers !== undefined ? { headersTimeout: timeouts.headers } : {}),
     });

@@ -143,6 +143,8 @@ describe('start() failures', () => {
       deviceRequests: [{ deviceIds: ['0'], capabilities: [['gpu']] }],
       extraHosts: { 'example.com': '127.0.0.1' },
       stopContainer: false,
+      // This fake engine is not on a unix socket, so `copy` would be chosen; ask for the bind.
+      workspace: 'bind',
     });
     await expect(ex.start()).rejects.toThrow('stop here');
     const host = body?.HostConfig as Record<string, unknown>;

@@ -1,0 +1,86 @@
+/**
+ * The transport the client uses by default: the socket adapter of the runtime it runs on, chosen
+ * and imported on first use. Node gets undici's pool ({@link createNodeTransport}), Bun gets
+ * `fetch` with `unix` and `Bun.connect`, Deno gets `Deno.createHttpClient` and `Deno.connect`.
+ * Node never loads the Bun and Deno adapters; Bun and Deno never load undici.
+ *
+ * @module
+ */
+
+import { checkEndpoint, endpointAddress, type NodeEndpoint, type SocketTransportOptions } from './endpoint.js';
+import type { HijackedConnection, Transport, TransportRequest, TransportResponse } from './types.js';
+
+/** A JavaScript runtime with its own socket adapter. */
+export type Runtime = 'node' | 'bun' | 'deno';
+
+/** A transport that picks the runtime's socket adapter, and says which. */
+export interface AutoTransport extends Transport {
+  /** The runtime whose adapter carries the requests. */
+  readonly runtime: Runtime;
+}
+
+/** The runtime this code runs on: `bun` or `deno` by their globals, else `node`. */
+export function detectRuntime(): Runtime {
+  const scope = globalThis as { Bun?: unknown; Deno?: unknown };
+  if (scope.Bun !== undefined) return 'bun';
+  if (scope.Deno !== undefined) return 'deno';
+  return 'node';
+}
+
+type TransportFactory = (endpoint: NodeEndpoint, options: SocketTransportOptions) => Transport;
+
+async function loadFactory(runtime: Runtime): Promise<TransportFactory> {
+  switch (runtime) {
+    case 'bun':
+      return (await import('./bun.js')).createBunTransport;
+    case 'deno':
+      return (await import('./deno.js')).createDenoTransport;
+    default:
+      return (await import('./node.js')).createNodeTransport;
+  }
+}
+
+/**
+ * Creates a transport for `endpoint` that uses the socket adapter of the runtime (or the one
+ * named). The endpoint is checked at once; the adapter is imported and created by the first
+ * request, so importing Berth loads no adapter at all.
+ *
+ * @param endpoint Where the engine listens.
+ * @param options Time limits (and, on Node, the pool size).
+ * @param runtime The adapter to use; default {@link detectRuntime}.
+ * @throws DockerArgumentError for an endpoint that cannot be connected to.
+ */
+export function createAutoTransport(
+  endpoint: NodeEndpoint,
+  options: SocketTransportOptions = {},
+  runtime: Runtime = detectRuntime(),
+): AutoTransport {
+  checkEndpoint(endpoint);
+  let loading: Promise<Transport> | undefined;
+  const get = (): Promise<Transport> => {
+    loading ??= loadFactory(runtime).then(
+      (create) => create(endpoint, options),
+      (error: unknown) => {
+        // A failed import is tried again by the next call.
+        loading = undefined;
+        throw error;
+      },
+    );
+    return loading;
+  };
+  return {
+    address: endpointAddress(endpoint),
+    runtime,
+    async request(request: TransportRequest): Promise<TransportResponse> {
+      return (await get()).request(request);
+    },
+    async hijack(request: TransportRequest): Promise<HijackedConnection> {
+      return (await get()).hijack(request);
+    },
+    async close(): Promise<void> {
+      if (!loading) return;
+      const transport = await loading.catch(() => undefined);
+      await transport?.close();
+    },
+  };
+}

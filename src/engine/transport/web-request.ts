@@ -1,0 +1,149 @@
+/**
+ * Plain requests over a runtime's own `fetch` (Bun's `unix` option, Deno's `client`), with what
+ * the Node transport gives too: a time limit for the response headers, a silence limit between
+ * body chunks, the caller's abort reason as the rejection, and {@link connectionError} for
+ * everything else. Pure web-standard code: runs on Bun and Deno (and Node).
+ *
+ * @module
+ */
+
+import { iterateReadable } from '../stream/collect.js';
+import { connectionError } from './connection-error.js';
+import type { TransportRequest, TransportResponse } from './types.js';
+
+/**
+ * Sends one request with a runtime's fetch and adapts the answer to the transport contract.
+ *
+ * @param doFetch The runtime's fetch, with its socket options already bound or passed in `init`.
+ * @param options `origin` the path is appended to, `address` for messages, the default
+ * `headersTimeout` (0 waits forever) and extra `init` fields (Bun's `unix`, `tls`, `timeout`).
+ * @param request The request.
+ * @throws DockerConnectionError when the engine cannot be reached or does not answer in time; the signal's reason when aborted.
+ */
+export async function fetchRequest(
+  doFetch: (url: string, init: Record<string, unknown>) => Promise<Response>,
+  options: { origin: string; address: string; headersTimeout: number; init: Record<string, unknown> },
+  request: TransportRequest,
+): Promise<TransportResponse> {
+  const { address } = options;
+  const signal = request.signal;
+  signal?.throwIfAborted();
+  // Our own controller: it carries the caller's abort, and the header and body time limits.
+  const controller = new AbortController();
+  let timedOut: Error | undefined;
+  const onAbort = () => controller.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const expire = (error: Error) => {
+    timedOut = error;
+    controller.abort(error);
+  };
+  const headersTimeout = request.headersTimeout ?? options.headersTimeout;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  if (headersTimeout > 0) {
+    timer = setTimeout(
+      () => expire(Object.assign(new Error(`no response headers within ${headersTimeout} ms`), { code: 'UND_ERR_HEADERS_TIMEOUT' })),
+      headersTimeout,
+    );
+  }
+  const release = () => {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  };
+  const failure = (error: unknown, what?: string): unknown => {
+    if (signal?.aborted) return signal.reason;
+    return connectionError(address, timedOut ?? error, what);
+  };
+
+  let body: BodyInit | null = null;
+  if (typeof request.body === 'string' || request.body instanceof Uint8Array) body = request.body as BodyInit;
+  else if (request.body !== undefined) body = toReadableStream(request.body);
+  let response: Response;
+  try {
+    response = await doFetch(options.origin + request.path, {
+      ...options.init,
+      method: request.method,
+      headers: request.headers,
+      body,
+      signal: controller.signal,
+      redirect: 'manual',
+      ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+    });
+  } catch (error) {
+    release();
+    throw failure(error);
+  }
+  clearTimeout(timer);
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    headers[name.toLowerCase()] = value;
+  });
+  const stream = response.body;
+  const bodyTimeout = request.bodyTimeout ?? 0;
+  let started = false;
+  let done = false;
+  let cancelled = false;
+  return {
+    status: response.status,
+    headers,
+    body: {
+      async *[Symbol.asyncIterator]() {
+        if (started || done || !stream) {
+          release();
+          return;
+        }
+        started = true;
+        try {
+          const chunks = iterateReadable(stream);
+          for (;;) {
+            if (bodyTimeout > 0) {
+              timer = setTimeout(
+                () => expire(Object.assign(new Error(`no body data for ${bodyTimeout} ms`), { code: 'UND_ERR_BODY_TIMEOUT' })),
+                bodyTimeout,
+              );
+            }
+            let next: IteratorResult<Uint8Array>;
+            try {
+              next = await chunks.next();
+            } catch (error) {
+              // Cancelled while a read was pending: the end the caller asked for, not a failure.
+              if (cancelled) return;
+              throw failure(error, 'the connection to the engine failed while reading the response');
+            } finally {
+              clearTimeout(timer);
+            }
+            if (next.done) return;
+            yield next.value;
+          }
+        } finally {
+          done = true;
+          release();
+          if (!stream.locked) void stream.cancel().catch(() => {});
+        }
+      },
+      async cancel(reason?: unknown) {
+        if (done) return;
+        done = true;
+        cancelled = true;
+        release();
+        // A body being read is cancelled through its reader (the iterator's `return`); one never
+        // read is cancelled here. The abort makes sure the connection goes either way.
+        if (stream && !stream.locked) void stream.cancel(reason).catch(() => {});
+        controller.abort(reason);
+      },
+    },
+  };
+}
+
+function toReadableStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await iterator.next();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+}
