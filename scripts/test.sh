@@ -52,7 +52,7 @@ if [ "${BERTH_SKIP_PODMAN:-}" = 1 ]; then
 else
   stage "engine, executor and sandbox suites against Podman"
   if bash scripts/podman-up.sh; then
-    DOCKER_HOST=unix:///run/podman/podman.sock PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --project integration \
+    DOCKER_HOST=unix:///run/podman/podman.sock PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --project integration --no-file-parallelism \
       --reporter=default --reporter=json --outputFile.json="$R/podman.json" \
       test/integration/engine.test.ts test/integration/executor.test.ts test/integration/sandbox.test.ts || status=1
   else

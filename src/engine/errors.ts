@@ -102,7 +102,13 @@ export class DockerApiError extends DockerError {
   /** The daemon's message, verbatim. */
   readonly daemonMessage: string;
   constructor(options: { statusCode: number; method: string; path: string; daemonMessage: string; cause?: unknown }) {
-    const reason = reasonForStatus(options.statusCode);
+    // Podman answers 500 `…: container state improper` where Docker answers 409 (removing a running
+    // container, killing or exec'ing into a stopped one): the same conflict, so the same reason.
+    // `statusCode` stays the one on the wire.
+    const reason =
+      options.statusCode === 500 && /container state improper$/.test(options.daemonMessage)
+        ? 'conflict'
+        : reasonForStatus(options.statusCode);
     super(
       `${options.daemonMessage || `HTTP ${options.statusCode}`} (${options.statusCode} ${reason} from ${options.method} ${options.path})`,
       { cause: options.cause, code: 'BERTH_ERR_API' },

@@ -1,4 +1,4 @@
-import { DockerError, DockerStreamError } from './errors.js';
+import { DockerError, DockerStreamError, isDockerApiError } from './errors.js';
 import type { HttpCore } from './http/core.js';
 import type { CallOptions, Filters } from './options.js';
 import { jsonLines } from './stream/json-lines.js';
@@ -103,7 +103,26 @@ export class ImagesApi {
       options.onProgress?.(message);
     });
     if (!id) throw new DockerError('image import finished without reporting an image ID');
+    if (options.repo !== undefined && options.tag && options.tag !== 'latest') {
+      await this.#ensureImportTag(id, options.repo, options.tag, options.signal);
+    }
     return { id };
+  }
+
+  /**
+   * Podman 4.3 ignores the `tag` of an import and names the image `repo:latest`. When `repo:tag`
+   * is not the new image, tag it so, and drop the `repo:latest` tag Podman made (only if it names
+   * the new image). On Docker this is one inspect that finds the tag in place.
+   */
+  async #ensureImportTag(id: string, repo: string, tag: string, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      if ((await this.inspect(`${repo}:${tag}`, { signal })).Id === id) return;
+    } catch (error) {
+      if (!isDockerApiError(error) || error.reason !== 'notFound') throw error;
+    }
+    await this.tag(id, { repo, tag, signal });
+    const latest = await this.inspect(`${repo}:latest`, { signal }).catch(() => undefined);
+    if (latest?.Id === id) await this.remove(`${repo}:latest`, { signal }).catch(() => {});
   }
 
   /** `DELETE /images/{name}`: untags and removes an image. */

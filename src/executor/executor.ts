@@ -278,7 +278,9 @@ export class DockerCommandLineCodeExecutor {
       this.#mode = this.#options.workspace ?? (docker.isLocal() ? 'bind' : 'copy');
       await this.#ensureImage(docker);
       await this.#removeOwnStray(docker);
-      const { Id } = await docker.containers.create(this.#createBody(), { name: this.#containerName });
+      const { Id } = await docker.containers.create(this.#createBody(), { name: this.#containerName }).catch((error: unknown) => {
+        throw this.#mapStartError(error);
+      });
       createdId = Id;
       this.#containerId = Id;
       try {
@@ -287,6 +289,7 @@ export class DockerCommandLineCodeExecutor {
         throw this.#mapStartError(error);
       }
       await this.#waitRunning(docker, Id);
+      if (this.#deviceRequests?.length) await this.#checkDeviceRequestsKept(docker, Id);
       if (this.#mode === 'copy') await this.#prepareCopiedWorkspace(docker, Id);
       this.#dead = undefined;
       this.#running = true;
@@ -434,7 +437,27 @@ export class DockerCommandLineCodeExecutor {
     };
   }
 
+  /**
+   * Podman's Docker-compatible API (4.x) accepts `HostConfig.DeviceRequests` and drops it: the
+   * container would start without its GPUs. Fail clearly instead when the created container has none.
+   */
+  async #checkDeviceRequestsKept(docker: DockerClient, id: string): Promise<void> {
+    const info = await docker.containers.inspect(id);
+    if (info.HostConfig?.DeviceRequests?.length) return;
+    throw new ExecutorError(
+      "deviceRequests: the engine accepted the device requests but dropped them (Podman's Docker-compatible API does not support HostConfig.DeviceRequests; " +
+        'on Podman, GPUs are given through CDI devices, e.g. podman run --device nvidia.com/gpu=all). Use dockerd with the NVIDIA Container Toolkit for deviceRequests.',
+    );
+  }
+
   #mapStartError(error: unknown): unknown {
+    // Podman refuses HostConfig.Init at create without its init binary (catatonit is only a Recommends of Debian's podman).
+    if (isDockerApiError(error) && /container-init binary not found/.test(error.daemonMessage)) {
+      return new ExecutorError(
+        `The executor runs its container with an init process (HostConfig.Init) and the engine has no init binary: on Podman, install catatonit (apt-get install catatonit) or set init_path in containers.conf. The engine said: ${error.daemonMessage}`,
+        { cause: error },
+      );
+    }
     if (isDockerApiError(error) && /could not select device driver/.test(error.daemonMessage)) {
       return new ExecutorError(
         `GPU device requests need the NVIDIA Container Toolkit on the engine's host: install nvidia-container-toolkit, configure the runtime (nvidia-ctk runtime configure) and restart dockerd. The engine said: ${error.daemonMessage}`,
@@ -691,7 +714,10 @@ export class DockerCommandLineCodeExecutor {
           result.cancelled = true;
           result.outputs.push(`${outcome.output && !outcome.output.endsWith('\n') ? '\n' : ''}Code execution was cancelled.`);
         }
-        if (outcome.needsReset) {
+        // When stop() or restart() cancelled this run (run.signal), the killer exec fails because the
+        // container is already going down (seen on Podman, whose stop/restart is slower): that is not
+        // a full container, and a second restart here would race the one in progress.
+        if (outcome.needsReset && !run.signal.aborted) {
           // The container is full (a fork bomb at its pids limit): a restart is the only sure kill.
           await this.#resetContainer();
           result.outputs.push('\nThe block left the container unable to start processes; the container was restarted.');

@@ -1,5 +1,5 @@
 import type { DockerClient } from '../engine/index.js';
-import { isDockerError } from '../engine/index.js';
+import { isDockerApiError, isDockerError } from '../engine/index.js';
 
 /**
  * The exec wrapper. It records its own start time (field 22 of /proc/self/stat, in clock ticks)
@@ -64,6 +64,8 @@ export interface BlockOutcome {
 
 /** Milliseconds between SIGTERM and SIGKILL on timeout. */
 const TERM_GRACE_MS = 500;
+/** Milliseconds the killer exec may take; a loaded engine can be slow to start one. */
+const KILL_TIMEOUT_MS = 10_000;
 /** Milliseconds to wait for the output to end after the kill before giving up on the stream. */
 const BACKSTOP_MS = 2000;
 
@@ -107,14 +109,16 @@ export async function runBlock(
     docker.exec
       .run(containerId, ['sh', '-c', KILLER, 'berth-kill', sig], {
         ...(ctx.user !== undefined ? { user: ctx.user } : {}),
-        signal: AbortSignal.timeout(BACKSTOP_MS),
+        signal: AbortSignal.timeout(KILL_TIMEOUT_MS),
       })
       .then(
         (result) => {
+          // 126: the engine could not start the killer inside the container (no process slot).
           if (result.exitCode !== 0) killFailed = true;
         },
-        () => {
-          killFailed = true;
+        (error: unknown) => {
+          // A slow engine (a timeout of our own) is not a full container; a refusal is.
+          if (isDockerApiError(error)) killFailed = true;
         },
       );
   const backstop = () => timers.push(setTimeout(() => streamAbort.abort(new Error('backstop')), BACKSTOP_MS));

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DockerClient } from '../../src/engine/index.js';
 import { CancellationToken, DockerCommandLineCodeExecutor, type DockerCommandLineCodeExecutorOptions } from '../../src/index.js';
 import { PYTHON, TEST_LABEL } from '../helpers/engine.js';
+import { isPodman, podmanLimitation } from '../helpers/podman.js';
 
 const labels = { [TEST_LABEL]: '1' };
 const docker = new DockerClient();
@@ -33,6 +34,20 @@ async function strayProcesses(ex: DockerCommandLineCodeExecutor): Promise<string
 }
 
 const py = (code: string) => ({ language: 'python', code });
+
+/**
+ * Podman's Docker API drops HostConfig.DeviceRequests (README, Podman 4.3 differences): start must
+ * fail with the executor's explanation and leave no container behind, not run without the devices.
+ */
+async function expectDeviceRequestsRefused(ex: DockerCommandLineCodeExecutor, test: string): Promise<void> {
+  podmanLimitation(
+    test,
+    "Podman's Docker-compatible API accepts HostConfig.DeviceRequests and drops them (GPUs on Podman go through CDI devices)",
+  );
+  await expect(ex.start()).rejects.toMatchObject({ code: 'BERTH_ERR_EXECUTOR', message: expect.stringMatching(/dropped them/) });
+  expect(ex.isRunning).toBe(false);
+  expect(await docker.containers.list({ all: true, filters: { name: [ex.containerName] } })).toEqual([]);
+}
 
 let shared: DockerCommandLineCodeExecutor;
 let sharedDir: string;
@@ -529,6 +544,7 @@ describe('options', () => {
 
   it('gives device requests to the container (GPU stand-in): NVIDIA_VISIBLE_DEVICES=all', async () => {
     const ex = executor({ deviceRequests: [{ count: -1, capabilities: [['gpu']] }] });
+    if (await isPodman(docker)) return expectDeviceRequestsRefused(ex, 'gives device requests to the container');
     try {
       await ex.start();
       const result = await ex.executeCodeBlocks([
@@ -542,6 +558,7 @@ describe('options', () => {
 
   it('passes device IDs through', async () => {
     const ex = executor({ deviceRequests: [{ deviceIds: ['0', '1'], capabilities: [['gpu']] }] });
+    if (await isPodman(docker)) return expectDeviceRequestsRefused(ex, 'passes device IDs through');
     try {
       await ex.start();
       const result = await ex.executeCodeBlocks([

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerClient } from '../../src/engine/index.js';
 import { DockerCommandLineCodeExecutor } from '../../src/index.js';
 import { PYTHON, TEST_LABEL } from '../helpers/engine.js';
+import { isPodman } from '../helpers/podman.js';
 
 const docker = new DockerClient();
 let ex: DockerCommandLineCodeExecutor;
@@ -35,7 +36,11 @@ describe('sandbox: true', () => {
   it('sets the container up as documented', async () => {
     const info = await docker.containers.inspect(ex.containerId as string);
     expect(info.HostConfig.NetworkMode).toBe('none');
-    expect(info.HostConfig.CapDrop).toEqual(['ALL']);
+    // Podman lists the capabilities it dropped instead of `ALL`: the bounding set below is what counts.
+    if (await isPodman(docker)) expect(info.HostConfig.CapAdd ?? []).toEqual([]);
+    else expect(info.HostConfig.CapDrop).toEqual(['ALL']);
+    const caps = await docker.exec.run(ex.containerId as string, ['sh', '-c', 'grep CapBnd /proc/1/status']);
+    expect(caps.stdout).toMatch(/^CapBnd:\s+0{16}$/m);
     expect(info.HostConfig.ReadonlyRootfs).toBe(true);
     expect(info.HostConfig.SecurityOpt).toContain('no-new-privileges');
     expect(info.HostConfig.PidsLimit).toBe(64);
