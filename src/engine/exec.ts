@@ -175,9 +175,19 @@ export class ExecApi {
     } finally {
       await stream.cancel();
     }
-    const exitCode = await this.#exitCode(execId, options.signal);
     const stdoutBytes = concatBytes(out.stdout, sizes.stdout);
     const stderrBytes = concatBytes(out.stderr, sizes.stderr);
+    let exitCode: number;
+    try {
+      exitCode = await this.#exitCode(execId, options.signal);
+    } catch (error) {
+      // A daemon that dies closes the (close-delimited) output cleanly: the failure shows only
+      // here, when the exit code is asked for. Keep the output on that error too.
+      if (isDockerConnectionError(error) || isDockerStreamError(error)) {
+        error.partialOutput = { stdout: stdoutBytes, stderr: stderrBytes };
+      }
+      throw error;
+    }
     const decoder = new TextDecoder();
     return {
       execId,
