@@ -627,7 +627,8 @@ describe('functions', () => {
 
 describe('component config', () => {
   it('loads the JSON autogen wrote and gets its own container name', async () => {
-    const json = JSON.parse(readFileSync('/work/shared/reference/autogen-dump-component.json', 'utf8').toString());
+    // autogen's dump_component() output, from the shared reference beside the repository (CI has it there).
+    const json = JSON.parse(readFileSync(new URL('../../../shared/reference/autogen-dump-component.json', import.meta.url), 'utf8'));
     const dir = mkdtempSync(join(tmpdir(), 'berth-test-'));
     json.config.work_dir = dir;
     json.config.bind_dir = dir;
