@@ -40,4 +40,5 @@ export type {
   PullPolicy,
   SandboxOptions,
   VolumeBinding,
+  WorkspaceMode,
 } from './executor/types.js';
