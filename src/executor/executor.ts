@@ -536,7 +536,12 @@ export class DockerCommandLineCodeExecutor {
           await this.#waitRunning(docker, id);
           restarted = true;
         } catch (error) {
-          if (!(isDockerApiError(error) && error.reason === 'notFound') && !(error instanceof ExecutorError)) throw error;
+          // A dead auto-remove container may still be on its way out ("marked for removal").
+          const going =
+            isDockerApiError(error) &&
+            (error.reason === 'notFound' || /marked for removal|removal .*in progress/i.test(error.daemonMessage));
+          if (!going && !(error instanceof ExecutorError)) throw error;
+          if (going) await docker.containers.wait(id, { condition: 'removed', signal: AbortSignal.timeout(10_000) }).catch(() => {});
         }
       }
       if (!restarted) {
@@ -724,7 +729,17 @@ export class DockerCommandLineCodeExecutor {
           if (result.exitCode === 0) result.exitCode = 1;
         }
         if (outcome.failure !== undefined) {
-          const note = await this.#diagnoseFailure(outcome);
+          let note: string;
+          try {
+            note = await this.#diagnoseFailure(outcome);
+          } catch (error) {
+            // The engine went away mid-call: keep this call's output on the error.
+            if (isDockerConnectionError(error)) {
+              const encoder = new TextEncoder();
+              error.partialOutput = { stdout: encoder.encode(result.stdout.join('')), stderr: encoder.encode(result.stderr.join('')) };
+            }
+            throw error;
+          }
           result.outputs.push(note);
           if (result.exitCode === 0) result.exitCode = 1;
         }
@@ -800,8 +815,19 @@ export class DockerCommandLineCodeExecutor {
   async #resetContainer(): Promise<void> {
     const docker = this.#client();
     const id = this.#containerId as string;
-    await docker.containers.restart(id, { timeout: 0 });
-    await this.#waitRunning(docker, id);
+    try {
+      await docker.containers.restart(id, { timeout: 0 });
+      await this.#waitRunning(docker, id);
+    } catch (error) {
+      // The container died and (AutoRemove) is gone or on its way out: make a new one.
+      const gone = isDockerApiError(error) && (error.reason === 'notFound' || /marked for removal/i.test(error.daemonMessage));
+      if (!gone && !(error instanceof ExecutorError)) throw error;
+      await docker.containers.wait(id, { condition: 'removed', signal: AbortSignal.timeout(10_000) }).catch(() => {});
+      await docker.containers.remove(id, { force: true, volumes: true }).catch(() => {});
+      this.#containerId = undefined;
+      await this.#startFresh();
+      return;
+    }
     await this.#runInit(docker, id);
   }
 

@@ -1,5 +1,5 @@
 import type { DockerClient } from '../engine/index.js';
-import { isDockerApiError, isDockerError } from '../engine/index.js';
+import { DockerError, isDockerApiError, isDockerError } from '../engine/index.js';
 
 /**
  * The exec wrapper. It records its own start time (field 22 of /proc/self/stat, in clock ticks)
@@ -81,6 +81,7 @@ export async function runBlock(
   signal: AbortSignal | undefined,
 ): Promise<BlockOutcome> {
   const { docker, containerId } = ctx;
+  const startedAt = Date.now();
   const { Id: execId } = await docker.exec.create(containerId, {
     Cmd: ['sh', '-c', WRAPPER, 'berth', interpreter, file],
     AttachStdout: true,
@@ -105,7 +106,13 @@ export async function runBlock(
   // The killer is itself an exec: when the container cannot start one more process (a fork bomb
   // at its pids limit), it fails, and the executor must restart the container instead.
   let killFailed = false;
-  const kill = (sig: 'TERM' | 'KILL') =>
+  const kills: Promise<void>[] = [];
+  const kill = (sig: 'TERM' | 'KILL'): Promise<void> => {
+    const done = sweep(sig);
+    kills.push(done);
+    return done;
+  };
+  const sweep = (sig: 'TERM' | 'KILL') =>
     docker.exec
       .run(containerId, ['sh', '-c', KILLER, 'berth-kill', sig], {
         ...(ctx.user !== undefined ? { user: ctx.user } : {}),
@@ -170,6 +177,18 @@ export async function runBlock(
     for (const timer of timers) clearTimeout(timer);
     await stream.cancel().catch(() => {});
   }
+  if (timedOut || cancelled) {
+    // One last sweep once the output has ended (the TERM-to-KILL timer may not have fired, and a
+    // child that let go of the output could outlive its parent), and wait for every sweep, so the
+    // block's processes are gone when the call returns: within the backstop, never longer.
+    void kill('KILL');
+    let capTimer: ReturnType<typeof setTimeout> | undefined;
+    const cap = new Promise<void>((done) => {
+      capTimer = setTimeout(done, BACKSTOP_MS);
+    });
+    await Promise.race([Promise.allSettled(kills), cap]);
+    clearTimeout(capTimer);
+  }
   emit('stdout', decoders.stdout.decode());
   emit('stderr', decoders.stderr.decode());
 
@@ -192,6 +211,22 @@ export async function runBlock(
       failure = error;
     }
   }
+  // A SIGKILL (137) we did not send: the container died under the block, or the kernel's OOM
+  // killer chose the block's process. Find out which, and say so.
+  if (failure === undefined && exitCode === 137 && !timedOut && !cancelled) {
+    try {
+      if (await oomKilledSince(docker, containerId, startedAt)) {
+        parts.push(
+          `${parts.length && !parts[parts.length - 1]?.endsWith('\n') ? '\n' : ''}The process was killed: out of memory (OOM, the container's memory limit).\n`,
+        );
+      } else if (await stoppedWithin(docker, containerId, BACKSTOP_MS)) {
+        failure = new DockerError('the container stopped while the block ran');
+      }
+    } catch (error) {
+      if (!isDockerError(error)) throw error;
+      failure = error;
+    }
+  }
   // In the sandbox nothing a block started outlives it (a fork bomb's survivors, stray daemons).
   if (ctx.reapAfterBlock && failure === undefined) await kill('KILL');
   if (timedOut) exitCode = 124;
@@ -207,4 +242,37 @@ export async function runBlock(
     failure,
     needsReset: killFailed,
   };
+}
+
+/** True when the engine reported an OOM kill in the container since `sinceMs` (epoch milliseconds). */
+async function oomKilledSince(docker: DockerClient, containerId: string, sinceMs: number): Promise<boolean> {
+  const signal = AbortSignal.timeout(BACKSTOP_MS * 2);
+  try {
+    const events = await docker.system.events({
+      since: (Math.floor(sinceMs / 1000) - 1).toString(),
+      until: (Date.now() / 1000).toFixed(3),
+      filters: { type: ['container'], container: [containerId], event: ['oom'] },
+      signal,
+    });
+    for await (const event of events) {
+      if ((event.timeNano ?? 0) >= sinceMs * 1e6) return true;
+    }
+    return false;
+  } catch (error) {
+    if (signal.aborted) return false;
+    throw error;
+  }
+}
+
+/** True when the container stops (or is gone) within `ms`: the engine may note its death a moment after the exec's. */
+async function stoppedWithin(docker: DockerClient, containerId: string, ms: number): Promise<boolean> {
+  const signal = AbortSignal.timeout(ms);
+  try {
+    await docker.containers.wait(containerId, { condition: 'not-running', signal });
+    return true;
+  } catch (error) {
+    if (isDockerApiError(error) && error.reason === 'notFound') return true;
+    if (signal.aborted) return false;
+    throw error;
+  }
 }

@@ -29,8 +29,12 @@ async function strayProcesses(ex: DockerCommandLineCodeExecutor): Promise<string
     '  echo "$p $c"',
     'done',
   ].join('\n');
-  const result = await docker.exec.run(ex.containerId as string, ['sh', '-c', script]);
-  return result.stdout.split('\n').filter((line) => line.trim() !== '');
+  // Under load runc now and then fails to start an exec ("read init-p: connection reset"): retry the probe.
+  for (let attempt = 1; ; attempt++) {
+    const result = await docker.exec.run(ex.containerId as string, ['sh', '-c', script]);
+    if (result.exitCode === 0 || attempt === 3) return result.stdout.split('\n').filter((line) => line.trim() !== '');
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 const py = (code: string) => ({ language: 'python', code });

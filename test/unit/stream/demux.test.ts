@@ -110,7 +110,7 @@ describe('FrameDecoder / demuxStream', () => {
         expectDecoded(actual, `split at ${cut}`);
       }
     }
-  });
+  }, 60_000);
 
   it('decodes identically when fed one byte at a time', async () => {
     function* bytewise(): Generator<Uint8Array> {
