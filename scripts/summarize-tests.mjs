@@ -32,9 +32,12 @@ for (const name of readdirSync(dir).sort()) {
           lines.push(`skipped: ${test.fullName} (${suite.name})`);
         }
       }
-      if ((suite.assertionResults ?? []).length === 0 && suite.status === 'failed') {
+      // A file that failed outside its tests (it did not load, or a beforeAll/afterAll hook threw)
+      // counts as one failure.
+      const anyFailed = (suite.assertionResults ?? []).some((test) => test.status === 'failed');
+      if (suite.status === 'failed' && !anyFailed) {
         f++;
-        lines.push(`failed to run: ${suite.name}: ${suite.message ?? ''}`);
+        lines.push(`failed outside its tests: ${suite.name}: ${(suite.message ?? '').slice(0, 300)}`);
       }
     }
   } else if (name.endsWith('.log')) {

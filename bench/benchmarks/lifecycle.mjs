@@ -110,8 +110,14 @@ export async function run(ctx) {
     for (let k = 0; k < names.length; k++) {
       const name = names[(first + k) % names.length];
       const r = await contenders[name]();
-      // Verification: the container is really gone (or going: AutoRemove) after stop.
-      const left = await raw.json('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ id: [r.id] }))}`);
+      // Verification: the container is really gone (or going: AutoRemove) after stop. When the
+      // engine answered "removal already in progress", the kill may still be under way: give it 10 s.
+      let left = [];
+      for (let waited = 0; waited <= 10_000; waited += 100) {
+        left = await raw.json('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ id: [r.id] }))}`);
+        if (left.every((c) => c.State !== 'running')) break;
+        await new Promise((done) => setTimeout(done, 100));
+      }
       check(
         left.every((c) => c.State !== 'running'),
         `${name}: container still running after stop`,

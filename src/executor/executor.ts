@@ -584,22 +584,28 @@ export class DockerCommandLineCodeExecutor {
             .run(id, ['sh', '-c', 'rm -rf /workspace/* /workspace/.[!.]* /workspace/..?*'], { signal: AbortSignal.timeout(5000) })
             .catch(() => {});
         }
-        try {
-          if (this.#autoRemove) await docker.containers.remove(id, { force: true, volumes: true });
-          else await docker.containers.kill(id);
-        } catch (error) {
-          const gone = isDockerApiError(error) && (error.reason === 'notFound' || error.reason === 'conflict');
-          if (!gone) throw error;
+      }
+      try {
+        if (wasRunning && id && docker) {
+          try {
+            if (this.#autoRemove) await docker.containers.remove(id, { force: true, volumes: true });
+            else await docker.containers.kill(id);
+          } catch (error) {
+            const gone = isDockerApiError(error) && (error.reason === 'notFound' || error.reason === 'conflict');
+            if (!gone) throw error;
+          }
         }
-      }
-      if (this.#tempDir) {
-        await rm(this.#tempDir, { recursive: true, force: true, maxRetries: 3 });
-        this.#tempDir = undefined;
-      }
-      if (this.#ownsDocker && docker) {
-        await docker.close();
-        this.#docker = undefined;
-        this.#ownsDocker = false;
+      } finally {
+        // Even when the engine refused, the temp workspace and our client go: nothing leaks here.
+        if (this.#tempDir) {
+          await rm(this.#tempDir, { recursive: true, force: true, maxRetries: 3 });
+          this.#tempDir = undefined;
+        }
+        if (this.#ownsDocker && docker) {
+          await docker.close();
+          this.#docker = undefined;
+          this.#ownsDocker = false;
+        }
       }
     });
   }
@@ -813,6 +819,8 @@ export class DockerCommandLineCodeExecutor {
 
   /** Restarts the container from inside a call (running calls are not cancelled), then re-runs the init command. */
   async #resetContainer(): Promise<void> {
+    // stop() or restart() got here first: they own the container now.
+    if (!this.#running || !this.#containerId) return;
     const docker = this.#client();
     const id = this.#containerId as string;
     try {

@@ -59,6 +59,8 @@ const isWorkspace = (name: string) => /^berth-[A-Za-z0-9]{6}$/.test(name);
 let tempBefore: Set<string>;
 
 beforeAll(async () => {
+  // A private temp folder: other test files (run in parallel) make workspaces of their own.
+  process.env.TMPDIR = mkdtempSync(join(tmpdir(), 'berth-tmp-executor-'));
   tempBefore = new Set(readdirSync(tmpdir()).filter(isWorkspace));
   sharedDir = mkdtempSync(join(tmpdir(), 'berth-test-'));
   shared = executor({ workDir: sharedDir });
@@ -72,6 +74,7 @@ afterAll(async () => {
   // Every temp workspace an executor made (tmpdir/berth-XXXXXX) must be gone.
   const left = readdirSync(tmpdir()).filter((name) => isWorkspace(name) && !tempBefore.has(name));
   expect(left).toEqual([]);
+  rmSync(tmpdir(), { recursive: true, force: true });
 });
 
 beforeEach(() => {
