@@ -109,3 +109,18 @@ export async function* iterateReadable(stream: ReadableStream<Uint8Array>): Asyn
     reader.releaseLock();
   }
 }
+
+/** Wraps an async iterable of bytes as a `ReadableStream` (a streamed request body for fetch). */
+export function toReadableStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await iterator.next();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+}

@@ -1,5 +1,5 @@
 import { DockerConnectionError, DockerError } from '../errors.js';
-import { iterateReadable } from '../stream/collect.js';
+import { iterateReadable, toReadableStream } from '../stream/collect.js';
 import type { HijackedConnection, Transport, TransportRequest, TransportResponse } from './types.js';
 
 /** Options of {@link createFetchTransport}. */
@@ -86,18 +86,4 @@ export function createFetchTransport(options: FetchTransportOptions = {}): Trans
     },
     async close() {},
   };
-}
-
-function toReadableStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
-  const iterator = source[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await iterator.next();
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-    async cancel() {
-      await iterator.return?.();
-    },
-  });
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { iterateReadable } from '../stream/collect.js';
+import { iterateReadable, toReadableStream } from '../stream/collect.js';
 import { connectionError } from './connection-error.js';
 import type { TransportRequest, TransportResponse } from './types.js';
 
@@ -132,18 +132,4 @@ export async function fetchRequest(
       },
     },
   };
-}
-
-function toReadableStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
-  const iterator = source[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await iterator.next();
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-    async cancel() {
-      await iterator.return?.();
-    },
-  });
 }
