@@ -11,7 +11,7 @@
  * BERTH_PYTHON_IMAGE, BENCH_ITERATIONS, BENCH_ONLY, BENCH_STDOUT_MIB, BENCH_ALTERNATE_MIB.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -75,11 +75,32 @@ function version(name) {
   }
 }
 
+/**
+ * The targets of the last full runs kept in <out> (complete runs only), oldest first: on a shared
+ * or small machine one run can land either side of a line, so the Markdown shows several.
+ */
+function history(keep = 6) {
+  const runs = [];
+  for (const name of readdirSync(outDir).filter((n) => /^2.*\.json$/.test(n))) {
+    try {
+      const r = JSON.parse(readFileSync(join(outDir, name), 'utf8'));
+      if (r.meta?.mode !== 'full' || Object.values(r.benchmarks ?? {}).some((b) => b.error)) continue;
+      runs.push({
+        date: r.meta.date,
+        load: r.meta.loadAverage?.[0],
+        targets: Object.fromEntries(r.targets.map((t) => [t.id, t])),
+      });
+    } catch {}
+  }
+  return runs.sort((a, b) => a.date.localeCompare(b.date)).slice(-keep);
+}
+
 /** Re-renders the Markdown from <out>/latest.json (after editing bench/FINDINGS.md), without running anything. */
 function renderOnly() {
   const results = JSON.parse(readFileSync(join(outDir, 'latest.json'), 'utf8'));
   const findings = join(BENCH, 'FINDINGS.md');
   if (results.meta.mode !== 'quick' && existsSync(findings)) results.findings = readFileSync(findings, 'utf8');
+  if (results.meta.mode !== 'quick') results.history = history();
   const markdown = render(results);
   writeFileSync(markdownPath, markdown);
   process.stdout.write(markdown);
@@ -183,6 +204,7 @@ async function main() {
   const json = `${JSON.stringify(results, null, 2)}\n`;
   writeFileSync(join(outDir, `${stamp}.json`), json);
   writeFileSync(join(outDir, 'latest.json'), json);
+  if (!quick) results.history = history();
   const markdown = render(results);
   writeFileSync(markdownPath, markdown);
   process.stdout.write(markdown);

@@ -130,6 +130,27 @@ export function render(results) {
       results.targets.map((t) => [t.label, formatValue(t), formatLimit(t), `${mark(t.met)}${t.note ? ` (${t.note})` : ''}`]),
     ),
   ];
+  if (results.history?.length > 1) {
+    const runs = results.history;
+    out.push(
+      '',
+      '### Targets across the last full runs',
+      '',
+      'The same targets in every complete full run kept in `bench/results/` (oldest first; 1-minute load average at the start in brackets). A target that flips between runs is within the noise of the machine.',
+      '',
+      table(
+        ['Target', ...runs.map((r) => `${r.date.slice(5, 16).replace('T', ' ')} (${f(r.load, 1)})`)],
+        results.targets.map((t) => [
+          t.label,
+          ...runs.map((r) => {
+            const h = r.targets[t.id];
+            if (!h) return '–';
+            return `${formatValue(h)} ${h.met === true ? '✅' : h.met === false ? '❌' : '➖'}`;
+          }),
+        ]),
+      ),
+    );
+  }
   for (const section of Object.values(results.benchmarks)) {
     out.push('', `## ${section.title}`, '');
     if (section.error) {
