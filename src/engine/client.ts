@@ -5,17 +5,28 @@ import { ImagesApi } from './images.js';
 import { SystemApi } from './system.js';
 import { createAutoTransport } from './transport/auto.js';
 import { endpointAddress } from './transport/endpoint.js';
+import { createFallbackTransport } from './transport/fallback.js';
 import { resolveEngine, type TlsOption } from './transport/select.js';
+import type { SshOptions } from './transport/ssh-endpoint.js';
 import type { Transport } from './transport/types.js';
 
 /** Options of {@link DockerClient}. With none, the engine is found like the docker CLI finds it. */
 export interface DockerClientOptions {
-  /** `unix:///var/run/docker.sock` or `tcp://host:2376`. Default: `DOCKER_HOST`, the docker context, then the usual sockets. */
+  /**
+   * `unix:///var/run/docker.sock`, `tcp://host:2376` or `ssh://user@host`. Default: `DOCKER_HOST`,
+   * the docker context, then the first of the usual sockets (Docker, rootless, Docker Desktop,
+   * Podman) that answers.
+   */
   host?: string | undefined;
   /** A unix socket path (shorthand for `host: 'unix://…'`). */
   socketPath?: string | undefined;
   /** TLS for a TCP engine: `{ ca, cert, key }` as PEM contents, or a directory with `ca.pem`, `cert.pem`, `key.pem`. */
   tls?: TlsOption | undefined;
+  /**
+   * How to run the system `ssh` for an `ssh://` engine: `{ command, args }`, e.g.
+   * `{ args: ['-i', '/path/key'] }`. The remote machine needs the docker CLI (`docker system dial-stdio`).
+   */
+  ssh?: SshOptions | undefined;
   /** Pin the Engine API version (e.g. `1.41`) instead of negotiating it with `/_ping`. */
   apiVersion?: string | undefined;
   /** Send requests through this transport instead (tests, custom sockets). `host`, `socketPath` and `tls` are then ignored. */
@@ -77,11 +88,20 @@ export class DockerClient {
     });
     this.#source = resolved.source;
     const timeouts = this.#options.timeouts;
-    // The socket adapter of the runtime (Node, Bun or Deno), imported by the first request.
-    this.#transport = createAutoTransport(resolved.endpoint, {
+    const transportOptions = {
       ...(timeouts?.connect !== undefined ? { connectTimeout: timeouts.connect } : {}),
       ...(timeouts?.headers !== undefined ? { headersTimeout: timeouts.headers } : {}),
-    });
+      ...(this.#options.ssh !== undefined ? { ssh: this.#options.ssh } : {}),
+    };
+    // The socket adapter of the runtime (Node, Bun or Deno), imported by the first request.
+    const primary = createAutoTransport(resolved.endpoint, transportOptions);
+    // Found among the usual sockets: the first of them that answers.
+    this.#transport = resolved.fallbacks
+      ? createFallbackTransport(
+          [primary, ...resolved.fallbacks.map((endpoint) => createAutoTransport(endpoint, transportOptions))],
+          timeouts?.connect ?? 5000,
+        )
+      : primary;
     return this.#transport;
   }
 
@@ -100,7 +120,7 @@ export class DockerClient {
     return this.#core.apiVersion(options.signal);
   }
 
-  /** True when the engine is local (unix socket): bind mounts of this machine's folders mean something there. */
+  /** True when the engine is local (a unix socket on this machine): bind mounts of this machine's folders mean something there. SSH and TCP engines are not. */
   isLocal(): boolean {
     return this.#getTransport().address.startsWith('unix://');
   }

@@ -42,9 +42,11 @@ export type { CallOptions, Filters } from './options.js';
 export { demuxStream, encodeFrame, FrameDecoder, rawStream, type StdFrame, type StdStreamName } from './stream/demux.js';
 export { JsonLineDecoder, jsonLines } from './stream/json-lines.js';
 export type { EventStream, PingResult, SystemApi, SystemEventsOptions } from './system.js';
+export type { EngineEndpoint } from './transport/auto.js';
 export { createFetchTransport, type FetchTransportOptions } from './transport/fetch.js';
 export { createNodeTransport, type NodeEndpoint, type NodeTransportOptions, type TlsMaterial } from './transport/node.js';
 export { type EngineLocationOptions, type ResolvedEngine, resolveEngine, type TlsOption } from './transport/select.js';
+export type { SshEndpoint, SshOptions } from './transport/ssh-endpoint.js';
 export type {
   HijackedConnection,
   Transport,

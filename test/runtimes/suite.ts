@@ -21,7 +21,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -551,6 +551,43 @@ test('a TLS engine (mutual TLS through a proxy to the socket): plain and hijacke
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// An sshd on loopback (scripts/sshd-up.sh, run by npm test) that runs `docker system dial-stdio`.
+const SSH_DIR = proc.env.BERTH_SSH_DIR ?? '/tmp/berth-sshd';
+const SSH_PORT = Number(proc.env.BERTH_SSH_PORT ?? 2222);
+
+test('an ssh:// engine through the system ssh: plain, hijacked and streamed requests, a clear login error, nothing left', async () => {
+  const config = join(SSH_DIR, 'ssh_config');
+  if (!existsSync(config)) throw new AssertionError(`no ${config}: run scripts/sshd-up.sh (npm test does)`);
+  const user = spawnSync('id', ['-un'], { encoding: 'utf8' }).stdout.trim();
+  const host = `ssh://${user}@127.0.0.1:${SSH_PORT}`;
+  const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('berth-ssh-')));
+  const remote = new engine.DockerClient({ host, ssh: { args: ['-F', config] } });
+  try {
+    equal(remote.describe(), { address: host, source: 'option' }, 'describe()');
+    equal(remote.isLocal(), false, 'isLocal()');
+    const ping = await remote.system.ping();
+    assert(/^\d+\.\d+$/.test(ping.apiVersion ?? ''), `ping over ssh: ${JSON.stringify(ping)}`);
+    const run = await remote.exec.run(await sleeper(), ['sh', '-c', 'printf out; printf err >&2; exit 6']);
+    equal([run.stdout, run.stderr, run.exitCode], ['out', 'err', 6], 'exec over ssh');
+    const piped = await remote.exec.run(await sleeper(), ['sh', '-c', 'read line; echo "got $line"'], { stdin: 'ssh\n' });
+    equal(piped.stdout, 'got ssh\n', 'hijacked exec over ssh');
+    const big = await remote.exec.run(await sleeper(), ['sh', '-c', 'head -c 2000000 /dev/zero | tr "\\0" y']);
+    equal(big.stdout.length, 2_000_000, 'bytes of a 2 MB output over ssh');
+  } finally {
+    await remote.close();
+  }
+  const stranger = new engine.DockerClient({ host: `ssh://berth-no-such-user@127.0.0.1:${SSH_PORT}`, ssh: { args: ['-F', config] } });
+  try {
+    const error = await rejection(stranger.system.ping(), 'ping as a user sshd refuses');
+    assert(engine.isDockerConnectionError(error), `expected DockerConnectionError, got ${String(error)}`);
+    assert(/Permission denied/.test((error as Error).message), `the error says what ssh said: ${(error as Error).message}`);
+  } finally {
+    await stranger.close();
+  }
+  const left = readdirSync(tmpdir()).filter((n) => n.startsWith('berth-ssh-') && !before.has(n));
+  equal(left, [], 'bridge folders left after close()');
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
  */
 
 import { checkEndpoint, endpointAddress, type NodeEndpoint, type SocketTransportOptions } from './endpoint.js';
+import { checkSshEndpoint, type SshEndpoint, type SshOptions, sshAddress } from './ssh-endpoint.js';
 import type { HijackedConnection, Transport, TransportRequest, TransportResponse } from './types.js';
 
 /** A JavaScript runtime with its own socket adapter. */
@@ -40,26 +41,41 @@ async function loadFactory(runtime: Runtime): Promise<TransportFactory> {
   }
 }
 
+/** Where an engine listens: a unix socket, TCP (with optional TLS), or SSH. */
+export type EngineEndpoint = NodeEndpoint | SshEndpoint;
+
+/** Options of {@link createAutoTransport}. */
+export interface AutoTransportOptions extends SocketTransportOptions {
+  /** How to run `ssh` for an `ssh://` endpoint. */
+  ssh?: SshOptions | undefined;
+}
+
 /**
  * Creates a transport for `endpoint` that uses the socket adapter of the runtime (or the one
  * named). The endpoint is checked at once; the adapter is imported and created by the first
- * request, so importing Berth loads no adapter at all.
+ * request, so importing Berth loads no adapter at all. An SSH endpoint goes through the SSH
+ * bridge (`./ssh.js`), with the runtime's adapter on the bridge's socket.
  *
  * @param endpoint Where the engine listens.
- * @param options Time limits (and, on Node, the pool size).
+ * @param options Time limits (and, on Node, the pool size; for SSH, how to run ssh).
  * @param runtime The adapter to use; default {@link detectRuntime}.
  * @throws DockerArgumentError for an endpoint that cannot be connected to.
  */
 export function createAutoTransport(
-  endpoint: NodeEndpoint,
-  options: SocketTransportOptions = {},
+  endpoint: EngineEndpoint,
+  options: AutoTransportOptions = {},
   runtime: Runtime = detectRuntime(),
 ): AutoTransport {
-  checkEndpoint(endpoint);
+  if (endpoint.kind === 'ssh') checkSshEndpoint(endpoint);
+  else checkEndpoint(endpoint);
+  const { ssh, ...socketOptions } = options;
   let loading: Promise<Transport> | undefined;
   const get = (): Promise<Transport> => {
     loading ??= loadFactory(runtime).then(
-      (create) => create(endpoint, options),
+      async (create) =>
+        endpoint.kind === 'ssh'
+          ? (await import('./ssh.js')).createSshTransport(endpoint, { ...socketOptions, ssh }, create)
+          : create(endpoint, socketOptions),
       (error: unknown) => {
         // A failed import is tried again by the next call.
         loading = undefined;
@@ -69,7 +85,7 @@ export function createAutoTransport(
     return loading;
   };
   return {
-    address: endpointAddress(endpoint),
+    address: endpoint.kind === 'ssh' ? sshAddress(endpoint) : endpointAddress(endpoint),
     runtime,
     async request(request: TransportRequest): Promise<TransportResponse> {
       return (await get()).request(request);

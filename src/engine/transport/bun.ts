@@ -83,7 +83,7 @@ const HIGH_WATER = 1024 * 1024;
  */
 export function createBunTransport(endpoint: NodeEndpoint, options: SocketTransportOptions = {}): Transport {
   checkEndpoint(endpoint);
-  const address = endpointAddress(endpoint);
+  const address = options.address ?? endpointAddress(endpoint);
   const connectTimeout = options.connectTimeout ?? 5000;
   const headersTimeout = options.headersTimeout ?? 60_000;
   const tls = endpoint.kind === 'tcp' ? endpoint.tls : undefined;

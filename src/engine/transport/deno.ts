@@ -63,7 +63,7 @@ const READ_SIZE = 64 * 1024;
  */
 export function createDenoTransport(endpoint: NodeEndpoint, options: SocketTransportOptions = {}): Transport {
   checkEndpoint(endpoint);
-  const address = endpointAddress(endpoint);
+  const address = options.address ?? endpointAddress(endpoint);
   const connectTimeout = options.connectTimeout ?? 5000;
   const headersTimeout = options.headersTimeout ?? 60_000;
   const material = endpoint.kind === 'tcp' ? endpoint.tls : undefined;

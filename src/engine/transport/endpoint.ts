@@ -29,6 +29,8 @@ export interface SocketTransportOptions {
   headersTimeout?: number;
   /** Most connections kept to the engine at once (Node only). Default 64. */
   connections?: number;
+  /** The address that errors name, when it is not the socket's own (an SSH bridge names the `ssh://` engine). */
+  address?: string;
 }
 
 /**

@@ -20,6 +20,8 @@ export interface NodeTransportOptions {
   headersTimeout?: number;
   /** Most connections kept to the engine at once. Default 64. */
   connections?: number;
+  /** The address that errors name, when it is not the socket's own (an SSH bridge names the `ssh://` engine). */
+  address?: string;
 }
 
 /**
@@ -30,7 +32,7 @@ export interface NodeTransportOptions {
  */
 export function createNodeTransport(endpoint: NodeEndpoint, options: NodeTransportOptions = {}): Transport {
   checkEndpoint(endpoint);
-  const address = endpointAddress(endpoint);
+  const address = options.address ?? endpointAddress(endpoint);
   const connectTimeout = options.connectTimeout ?? 5000;
   const defaultHeadersTimeout = options.headersTimeout ?? 60_000;
   const tls = endpoint.kind === 'tcp' ? endpoint.tls : undefined;

@@ -3,14 +3,16 @@ import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DockerArgumentError, DockerConnectionError } from '../errors.js';
-import type { NodeEndpoint, TlsMaterial } from './node.js';
+import type { EngineEndpoint } from './auto.js';
+import type { TlsMaterial } from './endpoint.js';
+import { parseSshHost } from './ssh-endpoint.js';
 
 /** TLS settings: PEM contents, or the path of a directory holding `ca.pem`, `cert.pem` and `key.pem`. */
 export type TlsOption = string | { ca?: string | Uint8Array; cert?: string | Uint8Array; key?: string | Uint8Array; verify?: boolean };
 
 /** What decides where the client connects. */
 export interface EngineLocationOptions {
-  /** `unix:///path/docker.sock` or `tcp://host:port` (`http://` and `https://` are accepted too). */
+  /** `unix:///path/docker.sock`, `tcp://host:port` (`http://` and `https://` are accepted too) or `ssh://user@host`. */
   host?: string | undefined;
   /** A unix socket path; shorthand for `host: 'unix://' + socketPath`. */
   socketPath?: string | undefined;
@@ -22,11 +24,17 @@ export interface EngineLocationOptions {
 
 /** A resolved engine location and how it was found. */
 export interface ResolvedEngine {
-  endpoint: NodeEndpoint;
+  endpoint: EngineEndpoint;
   /** How it was found: `option`, `DOCKER_HOST`, `context <name>`, or `default socket`. */
   source: string;
   /** Every candidate looked at, in order, for error messages. */
   tried: string[];
+  /**
+   * When the engine was found among the usual sockets: the other sockets that exist, in order.
+   * A socket file can outlive its engine (a stopped Docker leaves `/var/run/docker.sock`), so the
+   * client asks each in turn, starting with `endpoint`, and uses the first that answers.
+   */
+  fallbacks?: { kind: 'unix'; socketPath: string }[];
 }
 
 const DEFAULT_SOCKET = '/var/run/docker.sock';
@@ -65,9 +73,15 @@ export function resolveEngine(options: EngineLocationOptions = {}): ResolvedEngi
     return { endpoint: fromContext, source: `context ${contextName}`, tried: [`context ${contextName}`] };
   }
   const candidates = defaultSockets(env);
-  for (const path of candidates) {
-    if (isSocket(path))
-      return { endpoint: { kind: 'unix', socketPath: path }, source: 'default socket', tried: candidates.map((p) => `unix://${p}`) };
+  const existing = candidates.filter(isSocket);
+  const [first, ...rest] = existing;
+  if (first !== undefined) {
+    return {
+      endpoint: { kind: 'unix', socketPath: first },
+      source: 'default socket',
+      tried: candidates.map((p) => `unix://${p}`),
+      ...(rest.length > 0 ? { fallbacks: rest.map((socketPath) => ({ kind: 'unix' as const, socketPath })) } : {}),
+    };
   }
   throw new DockerConnectionError(
     `no Docker engine found: tried DOCKER_HOST (unset), the docker context (${contextName ?? 'default'}), and the sockets ${candidates.join(', ')}; ` +
@@ -99,8 +113,8 @@ function isSocket(path: string): boolean {
   }
 }
 
-/** Parses `unix:///path`, `tcp://host:port`, `http://host:port` or `https://host:port`. */
-export function parseHost(host: string, argument: string, tls?: TlsMaterial): NodeEndpoint {
+/** Parses `unix:///path`, `tcp://host:port`, `http://host:port`, `https://host:port` or `ssh://[user@]host[:port][/path]`. */
+export function parseHost(host: string, argument: string, tls?: TlsMaterial): EngineEndpoint {
   if (host.startsWith('unix://')) {
     const socketPath = host.slice('unix://'.length);
     if (!socketPath.startsWith('/'))
@@ -116,14 +130,9 @@ export function parseHost(host: string, argument: string, tls?: TlsMaterial): No
     if (!(port >= 1 && port <= 65535)) throw new DockerArgumentError(argument, `port out of range (1-65535) in ${JSON.stringify(host)}`);
     return { kind: 'tcp', host: hostname, port, tls: useTls ? (tls ?? {}) : undefined };
   }
-  if (host.startsWith('ssh://')) {
-    throw new DockerArgumentError(
-      argument,
-      `ssh:// engines are not supported yet (${host}); forward the socket (ssh -L) and use unix:// or tcp://`,
-    );
-  }
+  if (host.startsWith('ssh://')) return parseSshHost(host, argument);
   if (host.startsWith('npipe://')) throw new DockerArgumentError(argument, 'Windows named pipes are not supported');
-  throw new DockerArgumentError(argument, `expected unix:///path or tcp://host:port, got ${JSON.stringify(host)}`);
+  throw new DockerArgumentError(argument, `expected unix:///path, tcp://host:port or ssh://[user@]host, got ${JSON.stringify(host)}`);
 }
 
 function tlsFromOption(tls: TlsOption | undefined, argument: string): TlsMaterial | undefined {
@@ -153,7 +162,7 @@ function currentContext(configDir: string): string | undefined {
   }
 }
 
-function readContext(configDir: string, name: string): NodeEndpoint {
+function readContext(configDir: string, name: string): EngineEndpoint {
   const digest = createHash('sha256').update(name).digest('hex');
   const metaPath = join(configDir, 'contexts', 'meta', digest, 'meta.json');
   let meta: { Endpoints?: { docker?: { Host?: string; SkipTLSVerify?: boolean } } };
