@@ -1,11 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DockerClient } from '../../src/engine/client.js';
 import { DockerArgumentError, DockerConnectionError } from '../../src/engine/errors.js';
 import { defaultSockets, parseHost, resolveEngine } from '../../src/engine/transport/select.js';
+import { jsonResponse, startFakeEngine } from '../helpers/fake-engine.js';
 
 // This machine may run a real engine at the system paths; tests that need "nothing there" hide
 // them from the socket probe (statSync) and nothing else.
@@ -232,6 +235,60 @@ describe('default sockets', () => {
     expect(resolved.endpoint).toEqual({ kind: 'unix', socketPath: desktop });
     expect(resolved.source).toBe('default socket');
     expect(resolved.tried).toEqual(defaultSockets(env).map((p) => `unix://${p}`));
+    // The other sockets that exist are kept, in order, for when the first does not answer.
+    expect(resolved.fallbacks).toEqual([{ kind: 'unix', socketPath: podman }]);
+  });
+
+  it('uses the first socket that answers: a stale Docker socket does not hide Podman', async () => {
+    for (const path of SYSTEM_SOCKETS) hidden.add(path);
+    const xdg = join(dir, 'xdg');
+    const stale = join(xdg, 'docker.sock');
+    await mkdir(xdg, { recursive: true });
+    // A socket file whose listener is gone, as a stopped engine leaves it: connecting is refused.
+    const made = spawnSync(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.exit(0))`,
+    ]);
+    expect(made.status).toBe(0);
+    const podman = await startFakeEngine(async (request, connection) => {
+      if (request.path === '/_ping') await connection.write(jsonResponse('200 OK', 'OK', { 'Api-Version': '1.41' }));
+      else await connection.write(jsonResponse('200 OK', { Version: 'podman-fake', ApiVersion: '1.41' }));
+    });
+    try {
+      await mkdir(join(xdg, 'podman'), { recursive: true });
+      await symlink(podman.socketPath, join(xdg, 'podman', 'podman.sock'));
+      const docker = new DockerClient({ env: cleanEnv({ XDG_RUNTIME_DIR: xdg }) });
+      expect(docker.describe().address).toBe(`unix://${stale}`);
+      expect((await docker.system.version()).Version).toBe('podman-fake');
+      expect(docker.describe()).toEqual({ address: `unix://${join(xdg, 'podman', 'podman.sock')}`, source: 'default socket' });
+      await docker.close();
+    } finally {
+      await podman.close();
+    }
+  });
+
+  it('says why each socket failed when none of them answers', async () => {
+    for (const path of SYSTEM_SOCKETS) hidden.add(path);
+    const xdg = join(dir, 'xdg');
+    await mkdir(join(xdg, 'podman'), { recursive: true });
+    for (const path of [join(xdg, 'docker.sock'), join(xdg, 'podman', 'podman.sock')]) {
+      expect(
+        spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.exit(0))`]).status,
+      ).toBe(0);
+    }
+    const docker = new DockerClient({ env: cleanEnv({ XDG_RUNTIME_DIR: xdg }) });
+    const error = await docker.system.ping().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DockerConnectionError);
+    expect((error as DockerConnectionError).tried).toEqual([
+      `unix://${join(xdg, 'docker.sock')}`,
+      `unix://${join(xdg, 'podman', 'podman.sock')}`,
+    ]);
+    expect((error as Error).message).toMatch(/no engine answered/);
+    for (const path of [join(xdg, 'docker.sock'), join(xdg, 'podman', 'podman.sock')]) {
+      expect((error as Error).message).toMatch(new RegExp(`unix://${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: [^;]*ECONNREFUSED`));
+    }
+    expect((error as DockerConnectionError).osCode).toBe('ECONNREFUSED');
+    await docker.close();
   });
 
   it('throws DockerConnectionError listing every path tried and suggesting DOCKER_HOST when nothing is found', () => {
@@ -273,14 +330,47 @@ describe('malformed hosts', () => {
   it('rejects a malformed DOCKER_HOST from the environment with DockerArgumentError', () => {
     const error = thrown(() => resolveEngine({ env: cleanEnv({ DOCKER_HOST: 'localhost:2375' }) }));
     expect(error).toBeInstanceOf(DockerArgumentError);
-    expect((error as Error).message).toMatch(/^DOCKER_HOST: expected unix:\/\/\/path or tcp:\/\/host:port/);
+    expect((error as Error).message).toMatch(/^DOCKER_HOST: expected unix:\/\/\/path, tcp:\/\/host:port or ssh:\/\//);
   });
 
-  it('rejects ssh:// with a DockerArgumentError that says it is unsupported and what to do instead', () => {
-    const error = thrown(() => resolveEngine({ env: cleanEnv({ DOCKER_HOST: 'ssh://me@build-box' }) }));
+  it('resolves ssh:// addresses: user, port and remote socket path are optional', () => {
+    expect(resolveEngine({ env: cleanEnv({ DOCKER_HOST: 'ssh://me@build-box' }) })).toEqual({
+      endpoint: { kind: 'ssh', host: 'build-box', user: 'me' },
+      source: 'DOCKER_HOST',
+      tried: ['ssh://me@build-box'],
+    });
+    expect(parseHost('ssh://build-box', 'host')).toEqual({ kind: 'ssh', host: 'build-box' });
+    expect(parseHost('ssh://me@10.0.0.7:2200/run/user/1000/docker.sock', 'host')).toEqual({
+      kind: 'ssh',
+      host: '10.0.0.7',
+      user: 'me',
+      port: 2200,
+      socketPath: '/run/user/1000/docker.sock',
+    });
+    expect(parseHost('ssh://[::1]:22/', 'host')).toEqual({ kind: 'ssh', host: '::1', port: 22 });
+  });
+
+  it.each([
+    'ssh://',
+    'ssh://-oProxyCommand=sh',
+    'ssh://-l@host',
+    'ssh://me@-host',
+    'ssh://host:0',
+    'ssh://host:70000',
+    'ssh://host:port',
+    'ssh://host/relative;rm',
+    'ssh://a b',
+  ])('rejects the ssh address %j before running anything', (host) => {
+    const error = thrown(() => resolveEngine({ env: cleanEnv({ DOCKER_HOST: host }) }));
     expect(error).toBeInstanceOf(DockerArgumentError);
-    expect((error as Error).message).toMatch(/ssh:\/\/ engines are not supported/);
-    expect((error as Error).message).toMatch(/ssh -L/);
+    expect((error as Error).message).toMatch(/^DOCKER_HOST: /);
+  });
+
+  it('reads an ssh:// endpoint from a docker context, as `docker context create --docker host=ssh://…` writes it', async () => {
+    await writeContext(join(dir, 'config'), 'over-ssh', { Host: 'ssh://deploy@builder.internal' });
+    const resolved = resolveEngine({ env: cleanEnv({ DOCKER_CONTEXT: 'over-ssh' }) });
+    expect(resolved.endpoint).toEqual({ kind: 'ssh', host: 'builder.internal', user: 'deploy' });
+    expect(resolved.source).toBe('context over-ssh');
   });
 
   it('accepts IPv6 literals and http/https schemes', () => {
