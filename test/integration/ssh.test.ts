@@ -64,6 +64,9 @@ describe.runIf(available)('an engine over ssh:// (system ssh running docker syst
       // exec start is hijacked: the multiplexed stream travels through ssh both ways.
       const run = await docker.exec.run(id, ['sh', '-c', 'printf out; printf err >&2; exit 3']);
       expect(run).toMatchObject({ stdout: 'out', stderr: 'err', exitCode: 3 });
+      // With stdin the exec is hijacked (Upgrade: tcp), and the half-close travels through ssh too.
+      const piped = await docker.exec.run(id, ['sh', '-c', 'wc -c; echo done'], { stdin: 'x'.repeat(100_000) });
+      expect(piped.stdout.trim().split(/\s+/)).toEqual(['100000', 'done']);
       // A body larger than one ssh channel window comes back byte-exact.
       const big = await docker.exec.run(id, ['sh', '-c', 'head -c 3000000 /dev/zero | tr "\\0" x']);
       expect(big.stdout.length).toBe(3_000_000);

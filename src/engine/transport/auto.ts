@@ -8,7 +8,7 @@
  */
 
 import { checkEndpoint, endpointAddress, type NodeEndpoint, type SocketTransportOptions } from './endpoint.js';
-import { checkSshEndpoint, type SshEndpoint, type SshOptions, sshAddress } from './ssh-endpoint.js';
+import { checkSshEndpoint, checkSshOptions, type SshEndpoint, type SshOptions, sshAddress } from './ssh-endpoint.js';
 import type { HijackedConnection, Transport, TransportRequest, TransportResponse } from './types.js';
 
 /** A JavaScript runtime with its own socket adapter. */
@@ -66,8 +66,10 @@ export function createAutoTransport(
   options: AutoTransportOptions = {},
   runtime: Runtime = detectRuntime(),
 ): AutoTransport {
-  if (endpoint.kind === 'ssh') checkSshEndpoint(endpoint);
-  else checkEndpoint(endpoint);
+  if (endpoint.kind === 'ssh') {
+    checkSshEndpoint(endpoint);
+    checkSshOptions(options.ssh);
+  } else checkEndpoint(endpoint);
   const { ssh, ...socketOptions } = options;
   let loading: Promise<Transport> | undefined;
   const get = (): Promise<Transport> => {

@@ -103,3 +103,19 @@ export function sshArguments(endpoint: SshEndpoint, options: SshOptions = {}, co
   args.push('system', 'dial-stdio');
   return args;
 }
+
+/**
+ * Rejects `ssh` options that cannot be passed to the ssh program, before anything runs.
+ *
+ * @param options The options.
+ * @throws DockerArgumentError naming the bad field.
+ */
+export function checkSshOptions(options: SshOptions | undefined): void {
+  if (options === undefined) return;
+  if (options.command !== undefined && (typeof options.command !== 'string' || options.command === '' || options.command.includes('\0'))) {
+    throw new DockerArgumentError('ssh.command', `expected the ssh program (a name or path), got ${JSON.stringify(options.command)}`);
+  }
+  if (options.args !== undefined && (!Array.isArray(options.args) || options.args.some((a) => typeof a !== 'string' || a.includes('\0')))) {
+    throw new DockerArgumentError('ssh.args', `expected an array of strings, got ${JSON.stringify(options.args)}`);
+  }
+}

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { DockerClient } from '../../../src/engine/client.js';
+import { DockerArgumentError } from '../../../src/engine/errors.js';
 import { sshAddress, sshArguments } from '../../../src/engine/transport/ssh-endpoint.js';
 
 describe('the ssh command line for an ssh:// engine', () => {
@@ -47,5 +49,17 @@ describe('the ssh command line for an ssh:// engine', () => {
   it('describes the endpoint as the address the user wrote', () => {
     expect(sshAddress({ kind: 'ssh', host: 'box', user: 'me', port: 2200, socketPath: '/d.sock' })).toBe('ssh://me@box:2200/d.sock');
     expect(sshAddress({ kind: 'ssh', host: '::1' })).toBe('ssh://[::1]');
+  });
+});
+
+describe('ssh options', () => {
+  it.each([
+    [{ command: '' }, /^ssh\.command: /],
+    [{ args: '-i key' }, /^ssh\.args: /],
+    [{ args: ['-i', 3] }, /^ssh\.args: /],
+  ])('rejects %j before running anything', (ssh, message) => {
+    const docker = new DockerClient({ host: 'ssh://box', ssh: ssh as never });
+    expect(() => docker.describe()).toThrow(DockerArgumentError);
+    expect(() => docker.describe()).toThrow(message);
   });
 });
