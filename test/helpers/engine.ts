@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { DockerClient } from '../../src/engine/index.js';
 
 /** Label put on every container the tests create, so the run can find and remove strays. */
@@ -29,4 +31,16 @@ export async function startSleeper(docker: DockerClient, extra: Record<string, u
 export async function removeQuietly(docker: DockerClient, id: string | undefined): Promise<void> {
   if (!id) return;
   await docker.containers.remove(id, { force: true }).catch(() => {});
+}
+
+/** True when `file` exists and something accepts TCP connections on 127.0.0.1:`port` (the TLS listener, the test sshd). */
+export async function loopbackListening(port: number, file: string): Promise<boolean> {
+  if (!existsSync(file)) return false;
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
 }

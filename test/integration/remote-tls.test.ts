@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DockerApiError, DockerClient, DockerConnectionError } from '../../src/engine/index.js';
 import { copyModeSuite } from '../helpers/copy-mode-suite.js';
+import { loopbackListening } from '../helpers/engine.js';
 
 // scripts/engine-up.sh starts dockerd with a TLS listener (client certificates required) when it
 // starts the daemon itself, as in CI. An engine it did not start has none: then say so, loudly.
@@ -13,18 +13,7 @@ const CERTS = join(STATE, 'tls');
 const PORT = Number(process.env.BERTH_TLS_PORT ?? 2376);
 const HOST = `tcp://127.0.0.1:${PORT}`;
 
-async function listening(): Promise<boolean> {
-  if (!existsSync(join(CERTS, 'cert.pem'))) return false;
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port: PORT }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-
-const available = await listening();
+const available = await loopbackListening(PORT, join(CERTS, 'cert.pem'));
 if (!available) {
   console.warn(
     `remote TLS tests skipped: no TLS listener at ${HOST} with certificates in ${CERTS} (engine-up starts one only when it starts dockerd itself)`,

@@ -1,13 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DockerApiError, DockerArgumentError, DockerClient, DockerConnectionError } from '../../src/engine/index.js';
 import { DockerCommandLineCodeExecutor } from '../../src/index.js';
 import { copyModeSuite } from '../helpers/copy-mode-suite.js';
-import { BUSYBOX, PYTHON, TEST_LABEL } from '../helpers/engine.js';
+import { BUSYBOX, loopbackListening, PYTHON, TEST_LABEL } from '../helpers/engine.js';
 
 // scripts/sshd-up.sh (run by npm test) starts an sshd on loopback that lets this user in with a
 // throw-away key, and writes an ssh_config naming that key and pinning the host key. Through it,
@@ -18,18 +17,7 @@ const USER = (process.env.USER || spawnSync('id', ['-un'], { encoding: 'utf8' })
 const HOST = `ssh://${USER}@127.0.0.1:${PORT}`;
 const SSH = { args: ['-F', join(DIR, 'ssh_config')] };
 
-async function listening(): Promise<boolean> {
-  if (!existsSync(join(DIR, 'ssh_config'))) return false;
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port: PORT }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-
-const available = await listening();
+const available = await loopbackListening(PORT, join(DIR, 'ssh_config'));
 if (!available) {
   console.warn(`ssh:// tests skipped: no sshd on 127.0.0.1:${PORT} with ${DIR}/ssh_config; run scripts/sshd-up.sh (npm test does)`);
 }
