@@ -87,9 +87,6 @@ export async function run(ctx) {
       ['berth (packed tarball)', join(packDir, info.filename)],
       ['dockerode@5', 'dockerode@5'],
       ['@docker/node-sdk', '@docker/node-sdk'],
-      // What Berth would add with tar-stream held at 3.1.7 (3.1.8 added bare-fs and its tree): an
-      // npm override stands in for an exact `3.1.7` in Berth's own package.json.
-      ['simulated fix: berth with tar-stream 3.1.7', join(packDir, info.filename), { overrides: { 'tar-stream': '3.1.7' } }],
     ]) {
       log(`  footprint: npm install ${label}`);
       const r = await install(spec, label, extra);
