@@ -5,9 +5,12 @@
  *   node bench/diagnose-block.mjs [iterations]      (add --cpu-prof to profile the host side)
  *
  * 1. raw: python3 FILE (the floor of bench 2)
- * 2. raw + wrapper: the executor's exec command (sh -c WRAPPER berth python FILE), sent raw
- * 3. exec.run + wrapper: the same command through Berth's exec.run
- * 4. executeCodeBlocks: the whole executor path
+ * 2. raw + executor command: the executor's exec command (python FILE, with BERTH_BLOCK=<nonce>
+ *    in its environment), sent raw
+ * 3. raw + old sh wrapper: the executor's previous command (sh -c OLD_WRAPPER berth python FILE),
+ *    sent raw, to show what dropping the shell saved
+ * 4. exec.run + executor command: the executor's command through Berth's exec.run
+ * 5. executeCodeBlocks: the whole executor path
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,7 +19,7 @@ import { DockerCommandLineCodeExecutor } from '../dist/index.js';
 import { check, LABELS, PYTHON_IMAGE, SOCKET } from './lib/common.mjs';
 import { RawEngine } from './lib/raw.mjs';
 import { interleave, paired, summarize } from './lib/stats.mjs';
-import { WRAPPER } from './lib/wrapper.mjs';
+import { blockExec, OLD_WRAPPER } from './lib/wrapper.mjs';
 
 const CODE = "print('hello from a block')";
 const EXPECTED = 'hello from a block\n';
@@ -69,8 +72,16 @@ try {
   };
   const paths = {
     raw: async () => ok(await raw.exec(id, ['python3', file], opts), 'raw'),
-    'raw + wrapper': async () => ok(await raw.exec(id, ['sh', '-c', WRAPPER, 'berth', 'python', file], opts), 'raw + wrapper'),
-    'exec.run + wrapper': async () => ok(await docker.exec.run(id, ['sh', '-c', WRAPPER, 'berth', 'python', file], opts), 'exec.run'),
+    'raw + executor command': async () => {
+      const { cmd, env } = blockExec(file);
+      ok(await raw.exec(id, cmd, { ...opts, env }), 'raw + executor command');
+    },
+    'raw + old sh wrapper': async () =>
+      ok(await raw.exec(id, ['sh', '-c', OLD_WRAPPER, 'berth', 'python', file], opts), 'raw + old sh wrapper'),
+    'exec.run + executor command': async () => {
+      const { cmd, env } = blockExec(file);
+      ok(await docker.exec.run(id, cmd, { ...opts, env }), 'exec.run');
+    },
     executeCodeBlocks: async () => {
       const r = await executor.executeCodeBlocks([{ language: 'python', code: CODE }]);
       check(r.exitCode === 0 && r.output === EXPECTED, `executeCodeBlocks: ${r.exitCode}`);
@@ -91,6 +102,8 @@ try {
     };
   }
   console.table(rows);
+  const saved = paired(samples['raw + old sh wrapper'], samples['raw + executor command']).diff.median;
+  console.log(`old sh wrapper over the executor's command, paired median: ${saved >= 0 ? '+' : ''}${saved.toFixed(2)} ms`);
 } finally {
   await executor.stop();
   await docker.close();

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { check, LABELS, log, PYTHON_IMAGE } from '../lib/common.mjs';
 import { interleave, paired, summarize } from '../lib/stats.mjs';
-import { WRAPPER } from '../lib/wrapper.mjs';
+import { blockExec } from '../lib/wrapper.mjs';
 
 const signed = (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
 
@@ -25,17 +25,16 @@ export async function run(ctx) {
         const r = await raw.exec(id, ['python3', floorFile], { env: ['PYTHONUNBUFFERED=1'], workingDir: '/workspace' });
         check(r.exitCode === 0 && r.stdout.toString() === EXPECTED && r.stderr.length === 0, `raw block gave ${r.exitCode} ${r.stdout}`);
       },
-      // Diagnostic: the floor running the executor's own exec command (sh wrapper, then python),
-      // which separates the in-container cost of the wrapper from Berth's host-side cost.
-      'raw + wrapper': async () => {
+      // Diagnostic: the floor running the executor's own exec command (`python FILE` with the
+      // block's BERTH_BLOCK marker), which separates the in-container cost of that command from
+      // Berth's host-side cost.
+      'raw + executor command': async () => {
         await writeFile(join(executor.workDir, floorFile), CODE, 'utf8');
-        const r = await raw.exec(id, ['sh', '-c', WRAPPER, 'berth', 'python', floorFile], {
-          env: ['PYTHONUNBUFFERED=1'],
-          workingDir: '/workspace',
-        });
+        const { cmd, env } = blockExec(floorFile);
+        const r = await raw.exec(id, cmd, { env, workingDir: '/workspace' });
         check(
           r.exitCode === 0 && r.stdout.toString() === EXPECTED && r.stderr.length === 0,
-          `raw + wrapper block gave ${r.exitCode} ${r.stdout}`,
+          `raw + executor command block gave ${r.exitCode} ${r.stdout}`,
         );
       },
       berth: async () => {
@@ -56,7 +55,7 @@ export async function run(ctx) {
       contender: {
         berth: 'berth executeCodeBlocks',
         raw: 'raw (write + exec python3)',
-        'raw + wrapper': "raw (write + exec the executor's sh wrapper)",
+        'raw + executor command': "raw (write + exec the executor's command: python FILE, BERTH_BLOCK env)",
       }[name],
       ...summarize(ms),
       ...(name === 'raw' ? {} : { vsFloor: paired(ms, samples.raw) }),
@@ -73,7 +72,7 @@ export async function run(ctx) {
           limit: 5,
           unit: 'ms',
           met: over <= 5,
-          note: `the executor's sh wrapper alone, sent raw: ${signed(paired(samples['raw + wrapper'], samples.raw).diff.median)} ms`,
+          note: `the executor's exec command alone, sent raw: ${signed(paired(samples['raw + executor command'], samples.raw).diff.median)} ms`,
         },
       ],
     };

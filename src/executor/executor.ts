@@ -56,6 +56,19 @@ const CONTAINER_PREFIX = 'autogen-code-exec-';
 const NOT_RUNNING = 'Container is not running. Must first be started with either start or a context manager.';
 
 /**
+ * Whether a failed restart means the auto-remove container is gone or on its way out: dockerd
+ * says 404 or "marked for removal" / "removal in progress"; Podman, whose restart lets its cleanup
+ * process remove an auto-remove container between the stop and the start, says 500 "container has
+ * already been removed".
+ */
+function containerGone(error: unknown): boolean {
+  return (
+    isDockerApiError(error) &&
+    (error.reason === 'notFound' || /marked for removal|removal .*in progress|already been removed/i.test(error.daemonMessage))
+  );
+}
+
+/**
  * Runs code blocks in one long-lived Docker container: a TypeScript port of autogen-ext's
  * `DockerCommandLineCodeExecutor`, with the same options, results and messages, and its bugs
  * fixed: cancellation and timeouts really kill the process tree, `stop()` is fast, `start()` is
@@ -108,6 +121,8 @@ export class DockerCommandLineCodeExecutor {
   #runs = new Set<AbortController>();
   #unregisterExit: (() => void) | undefined;
   #mode: WorkspaceMode = 'bind';
+  /** The interpreters found in the current container, by language (see runBlock); emptied on every (re)start. */
+  readonly #interpreters = new Map<string, string>();
 
   /**
    * Validates the options (nothing touches the engine until `start()`).
@@ -283,6 +298,7 @@ export class DockerCommandLineCodeExecutor {
       });
       createdId = Id;
       this.#containerId = Id;
+      this.#interpreters.clear();
       try {
         await docker.containers.start(Id);
       } catch (error) {
@@ -532,14 +548,12 @@ export class DockerCommandLineCodeExecutor {
       let restarted = false;
       if (id) {
         try {
+          this.#interpreters.clear();
           await docker.containers.restart(id, { timeout: 0 });
           await this.#waitRunning(docker, id);
           restarted = true;
         } catch (error) {
-          // A dead auto-remove container may still be on its way out ("marked for removal").
-          const going =
-            isDockerApiError(error) &&
-            (error.reason === 'notFound' || /marked for removal|removal .*in progress/i.test(error.daemonMessage));
+          const going = containerGone(error);
           if (!going && !(error instanceof ExecutorError)) throw error;
           if (going) await docker.containers.wait(id, { condition: 'removed', signal: AbortSignal.timeout(10_000) }).catch(() => {});
         }
@@ -793,6 +807,7 @@ export class DockerCommandLineCodeExecutor {
           budget,
           onOutput: options.onOutput,
           reapAfterBlock: Boolean(this.#options.sandbox),
+          interpreters: this.#interpreters,
         },
         interpreter,
         file,
@@ -823,12 +838,13 @@ export class DockerCommandLineCodeExecutor {
     if (!this.#running || !this.#containerId) return;
     const docker = this.#client();
     const id = this.#containerId as string;
+    this.#interpreters.clear();
     try {
       await docker.containers.restart(id, { timeout: 0 });
       await this.#waitRunning(docker, id);
     } catch (error) {
       // The container died and (AutoRemove) is gone or on its way out: make a new one.
-      const gone = isDockerApiError(error) && (error.reason === 'notFound' || /marked for removal/i.test(error.daemonMessage));
+      const gone = containerGone(error);
       if (!gone && !(error instanceof ExecutorError)) throw error;
       await docker.containers.wait(id, { condition: 'removed', signal: AbortSignal.timeout(10_000) }).catch(() => {});
       await docker.containers.remove(id, { force: true, volumes: true }).catch(() => {});

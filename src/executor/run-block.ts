@@ -1,30 +1,69 @@
+import { randomBytes } from 'node:crypto';
 import type { DockerClient } from '../engine/index.js';
 import { DockerError, isDockerApiError, isDockerError } from '../engine/index.js';
 
 /**
- * The exec wrapper. It records its own start time (field 22 of /proc/self/stat, in clock ticks)
- * so the killer can find every process the block started, children, grandchildren and daemons
- * that re-parented themselves alike, with nothing but the shell's builtins (the default image
- * has no procps). Then it picks the interpreter inside the image and execs it.
+ * How a block's processes are found again: the exec that runs the interpreter carries
+ * `BERTH_BLOCK=<nonce>` in its environment, and every descendant inherits it, daemons that
+ * re-parented themselves included. The interpreter is exec'd directly (no shell in between, which
+ * would be one more process image on every block's critical path).
  */
-const WRAPPER = [
-  'interp=$1; file=$2',
-  'read -r st < /proc/$$/stat; st=${st##*) }; set -- $st; echo "${20}" > /tmp/.berth-block-start 2>/dev/null',
-  'case $interp in',
-  '  python) command -v python >/dev/null 2>&1 || interp=python3 ;;',
-  '  pwsh) if ! command -v pwsh >/dev/null 2>&1; then if command -v powershell >/dev/null 2>&1; then interp=powershell; else echo "Powershell or pwsh is not installed. Please install one of them." >&2; exit 1; fi; fi ;;',
-  'esac',
-  'exec "$interp" "$file"',
-].join('\n');
+const MARKER = 'BERTH_BLOCK';
 
 /**
- * The killer: signals every process that started at or after the block's start (except PID 1
- * and itself). For SIGKILL it first stops them all, so that nothing forks away mid-sweep.
+ * Finds the interpreter inside the image: prints the first of its arguments that `command -v`
+ * knows, or nothing. Run once per container and language (see {@link BlockContext.interpreters}).
+ */
+const RESOLVER = 'for i in "$@"; do command -v "$i" >/dev/null 2>&1 && { echo "$i"; exit 0; }; done; exit 0';
+
+/** The candidates for each interpreter, in order of preference. */
+const CANDIDATES: Record<string, readonly string[]> = {
+  python: ['python', 'python3'],
+  pwsh: ['pwsh', 'powershell'],
+};
+
+const PWSH_MISSING = 'Powershell or pwsh is not installed. Please install one of them.\n';
+
+/**
+ * The killer, run with `sh -c` (it is off the critical path), with nothing but the shell's
+ * builtins on the paths that matter (the default image has no procps):
+ *
+ * 1. The block's processes are those whose /proc/PID/environ carries `BERTH_BLOCK=<nonce>`: one
+ *    `grep -z -x -F` over all of them when grep exists and the pids cgroup has room for it (a
+ *    failed fork aborts a `sh -c` script), otherwise the shell reads each environ itself (`read`
+ *    drops the NULs, so the entries run together: a substring match is enough for a random nonce).
+ * 2. t0 is the earliest start time (field 22 of /proc/PID/stat, clock ticks) among them, or the
+ *    t0 an earlier sweep of the same block found ($3), whichever is earlier: while the interpreter
+ *    lives, its own start. The killer prints it (`t0=…`) for the next sweep.
+ * 3. Every process other than PID 1, the killer, its parent and its children that started at or
+ *    after t0, or carries the nonce, is signalled: children that cleared their environment
+ *    (`env -i`, `subprocess` with `env={}`) are caught by their start time. For SIGKILL they are
+ *    all stopped first, then swept again, so that nothing forks away mid-sweep.
+ *
+ * The gap: a sweep that finds no process carrying the nonce, and has no t0 from an earlier sweep
+ * of the block, signals nothing; one that finds only late ones starts from the earliest of those.
+ * So a process that cleared its environment escapes when every nonce-carrying ancestor had exited
+ * before the block's first sweep (typically the sandbox's reap after a block that ended normally:
+ * `(env -i setsid sleep 1000 &)`). Within one block's TERM, KILL and reap sweeps t0 is carried
+ * over, so killing the interpreter first does not open the gap. The previous design (the block's
+ * start time recorded in a file) caught that process too, at the price of a shell on every block.
  */
 const KILLER = [
-  'sig=$1; me=$$',
-  'read -r t0 < /tmp/.berth-block-start 2>/dev/null || exit 0',
-  'sweep() { list=""; for d in /proc/[0-9]*; do p=${d#/proc/}; { [ "$p" = 1 ] || [ "$p" = "$me" ]; } && continue; read -r st < "$d/stat" 2>/dev/null || continue; st=${st##*) }; set -- $st; [ "$2" = "$me" ] && continue; [ "${20}" -ge "$t0" ] 2>/dev/null && list="$list $p"; done; }',
+  `sig=$1; mark="${MARKER}=$2"; t0=$3; me=$$`,
+  // Room for one more process in the pids cgroup (v2, then v1), or no limit that we can see.
+  'room() { for c in /sys/fs/cgroup /sys/fs/cgroup/pids; do read -r max 2>/dev/null < "$c/pids.max" || continue; [ "$max" = max ] && return 0; read -r cur 2>/dev/null < "$c/pids.current" || return 0; [ $((max - cur)) -ge 4 ]; return; done; return 0; }',
+  'marked=" "',
+  'if command -v grep >/dev/null 2>&1 && room; then',
+  '  for f in $(grep -l -s -a -z -x -F "$mark" /proc/[0-9]*/environ); do f=${f#/proc/}; marked="$marked${f%/environ} "; done',
+  'else',
+  '  for d in /proc/[0-9]*; do',
+  '    while IFS= read -r l || [ -n "$l" ]; do case $l in *"$mark"*) marked="$marked${d#/proc/} "; break ;; esac; done 2>/dev/null < "$d/environ"',
+  '  done',
+  'fi',
+  'for p in $marked; do read -r st 2>/dev/null < "/proc/$p/stat" || continue; st=${st##*) }; set -- $st; { [ -z "$t0" ] || [ "${20}" -lt "$t0" ]; } && t0=${20}; done',
+  '[ -n "$t0" ] || exit 0',
+  'echo "t0=$t0"',
+  'sweep() { list=""; for d in /proc/[0-9]*; do p=${d#/proc/}; { [ "$p" = 1 ] || [ "$p" = "$me" ] || [ "$p" = "$PPID" ]; } && continue; read -r st 2>/dev/null < "$d/stat" || continue; st=${st##*) }; set -- $st; [ "$2" = "$me" ] && continue; case $marked in *" $p "*) list="$list $p"; continue ;; esac; [ "${20}" -ge "$t0" ] 2>/dev/null && list="$list $p"; done; }',
   'if [ "$sig" = KILL ]; then sweep; [ -n "$list" ] && kill -STOP $list 2>/dev/null; fi',
   'sweep; [ -n "$list" ] && kill -s "$sig" $list 2>/dev/null',
   'exit 0',
@@ -44,6 +83,11 @@ export interface BlockContext {
   onOutput: ((chunk: { stream: 'stdout' | 'stderr'; text: string }) => void) | undefined;
   /** Kill whatever the block left running when it ends (the sandbox does). */
   reapAfterBlock: boolean;
+  /**
+   * The interpreters found in this container (`python` → `python` or `python3`), filled on first
+   * use of each language. The owner clears it whenever the container is (re)started.
+   */
+  interpreters: Map<string, string>;
 }
 
 /** What one block produced. */
@@ -69,6 +113,53 @@ const KILL_TIMEOUT_MS = 10_000;
 /** Milliseconds to wait for the output to end after the kill before giving up on the stream. */
 const BACKSTOP_MS = 2000;
 
+/** An outcome for a block that never started a process. */
+function notStarted(ctx: BlockContext, fields: Partial<BlockOutcome>): BlockOutcome {
+  const stderr = fields.stderr ?? '';
+  if (stderr) ctx.onOutput?.({ stream: 'stderr', text: stderr });
+  return {
+    exitCode: 1,
+    output: stderr,
+    stdout: '',
+    stderr,
+    timedOut: false,
+    cancelled: false,
+    truncated: false,
+    failure: undefined,
+    needsReset: false,
+    ...fields,
+  };
+}
+
+/**
+ * The program that runs `interpreter` in this container: `python` if the image has it, else
+ * `python3`; `pwsh`, else `powershell`, else undefined; anything else as is. Asked of the
+ * container once (an exec of `sh -c`, as the code's user and with its environment) and cached.
+ */
+async function resolveInterpreter(ctx: BlockContext, interpreter: string, signal: AbortSignal | undefined): Promise<string | undefined> {
+  const candidates = CANDIDATES[interpreter];
+  if (!candidates) return interpreter;
+  const known = ctx.interpreters.get(interpreter);
+  if (known !== undefined) return known;
+  const result = await ctx.docker.exec.run(ctx.containerId, ['sh', '-c', RESOLVER, 'berth-which', ...candidates], {
+    env: ctx.env,
+    workingDir: '/workspace',
+    ...(ctx.user !== undefined ? { user: ctx.user } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  // The lookup itself could not run (no process slot left, no sh): run the first candidate
+  // uncached, and let its own exec report what the engine says.
+  if (result.exitCode !== 0) return candidates[0];
+  const found = result.stdout.trim();
+  if (candidates.includes(found)) {
+    ctx.interpreters.set(interpreter, found);
+    return found;
+  }
+  // Not cached: a later block may install one. Python falls back to python3, which then fails
+  // with the engine's "executable file not found" (exit 126).
+  return interpreter === 'python' ? 'python3' : undefined;
+}
+
 /**
  * Runs `interpreter file` in the container, streaming output, and enforces the timeout and the
  * cancellation from the host: the process tree is killed inside the container, and if the engine
@@ -81,13 +172,22 @@ export async function runBlock(
   signal: AbortSignal | undefined,
 ): Promise<BlockOutcome> {
   const { docker, containerId } = ctx;
+  let program: string | undefined;
+  try {
+    program = await resolveInterpreter(ctx, interpreter, signal);
+  } catch (error) {
+    if (signal?.aborted) return notStarted(ctx, { cancelled: true });
+    throw error;
+  }
+  if (program === undefined) return notStarted(ctx, { stderr: PWSH_MISSING });
   const startedAt = Date.now();
+  const nonce = randomBytes(12).toString('hex');
   const { Id: execId } = await docker.exec.create(containerId, {
-    Cmd: ['sh', '-c', WRAPPER, 'berth', interpreter, file],
+    Cmd: [program, file],
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
-    Env: ctx.env,
+    Env: [...ctx.env, `${MARKER}=${nonce}`],
     WorkingDir: '/workspace',
     ...(ctx.user !== undefined ? { User: ctx.user } : {}),
   });
@@ -106,6 +206,8 @@ export async function runBlock(
   // The killer is itself an exec: when the container cannot start one more process (a fork bomb
   // at its pids limit), it fails, and the executor must restart the container instead.
   let killFailed = false;
+  // The block's start as the first sweep found it (see KILLER), for the sweeps after it.
+  let t0: number | undefined;
   const kills: Promise<void>[] = [];
   const kill = (sig: 'TERM' | 'KILL'): Promise<void> => {
     const done = sweep(sig);
@@ -114,7 +216,7 @@ export async function runBlock(
   };
   const sweep = (sig: 'TERM' | 'KILL') =>
     docker.exec
-      .run(containerId, ['sh', '-c', KILLER, 'berth-kill', sig], {
+      .run(containerId, ['sh', '-c', KILLER, 'berth-kill', sig, nonce, t0 === undefined ? '' : String(t0)], {
         ...(ctx.user !== undefined ? { user: ctx.user } : {}),
         signal: AbortSignal.timeout(KILL_TIMEOUT_MS),
       })
@@ -122,6 +224,8 @@ export async function runBlock(
         (result) => {
           // 126: the engine could not start the killer inside the container (no process slot).
           if (result.exitCode !== 0) killFailed = true;
+          const found = /^t0=(\d+)$/m.exec(result.stdout);
+          if (found) t0 = Math.min(t0 ?? Number.POSITIVE_INFINITY, Number(found[1]));
         },
         (error: unknown) => {
           // A slow engine (a timeout of our own) is not a full container; a refusal is.

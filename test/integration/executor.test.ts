@@ -251,18 +251,24 @@ describe('timeout and cancellation', () => {
     }
   });
 
-  it('kills code that ignores SIGTERM, with its children, on timeout', async () => {
+  const stubborn = 'import signal, subprocess, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n';
+  it.each([
+    {
+      what: 'code that ignores SIGTERM, with its children',
+      children: ["subprocess.Popen(['sh', '-c', 'trap \"\" TERM; sleep 300'])", "subprocess.Popen(['sh', '-c', 'sleep 300 &'])"],
+    },
+    {
+      what: 'children that cleared their environment (no BERTH_BLOCK marker)',
+      children: [
+        "subprocess.Popen(['/bin/sleep', '300'], env={})",
+        "subprocess.Popen(['/bin/sh', '-c', 'trap \"\" TERM; /bin/sleep 301'], env={}, start_new_session=True)",
+      ],
+    },
+  ])('kills $what, on timeout', async ({ children }) => {
     const ex = executor({ timeout: 1, workDir: sharedDir });
     await ex.start();
     try {
-      const code = [
-        'import signal, subprocess, time',
-        'signal.signal(signal.SIGTERM, signal.SIG_IGN)',
-        "subprocess.Popen(['sh', '-c', 'trap \"\" TERM; sleep 300'])",
-        "subprocess.Popen(['sh', '-c', 'sleep 300 &'])",
-        'time.sleep(300)',
-      ].join('\n');
-      const result = await ex.executeCodeBlocks([py(code)]);
+      const result = await ex.executeCodeBlocks([py(`${stubborn}${children.join('\n')}\ntime.sleep(300)`)]);
       expect(result.exitCode).toBe(124);
       expect(result.timedOut).toBe(true);
       expect(await strayProcesses(ex)).toEqual([]);

@@ -72,6 +72,14 @@ describe('sandbox: true', () => {
     expect(readdirSync(ex.workDir)).toContain('ok');
   });
 
+  it('reaps what a block leaves running: a detached daemon, and a child of it that cleared its environment', async () => {
+    const result = await sh('(setsid sh -c "sleep 300 & env -i sleep 301 & wait" > /dev/null 2>&1 &); echo started');
+    expect(result.output).toBe('started\n');
+    const probe = 'for d in /proc/[0-9]*; do c=$(tr "\\0" " " < "$d/cmdline" 2>/dev/null); case $c in "sleep 30"*) echo "$c" ;; esac; done';
+    const left = await docker.exec.run(ex.containerId as string, ['sh', '-c', probe]);
+    expect(left.stdout).toBe('');
+  });
+
   it('contains a fork bomb, and the executor still answers', async () => {
     const bomb = await ex.executeCodeBlocks([{ language: 'bash', code: 'b() { b | b & }; b; sleep 3; echo survived' }]);
     expect(bomb.exitCode).toBeDefined();
