@@ -1,5 +1,5 @@
 import { type ArchiveFile, packFiles, unpackEntries } from './archive.js';
-import { DockerError, DockerStreamError } from './errors.js';
+import { DockerArgumentError, DockerError, DockerStreamError } from './errors.js';
 import { isMultiplexed, type OutputStream, outputStream } from './frames.js';
 import type { HttpCore } from './http/core.js';
 import type { CallOptions, Filters } from './options.js';
@@ -127,9 +127,9 @@ export class ContainersApi {
   }
 
   /** `POST /containers/create`: creates a container from `body` (the Engine's container config, PascalCase). */
-  create(body: ContainerCreateBody, options: ContainerCreateOptions = {}): Promise<ContainerCreateResponse> {
+  async create(body: ContainerCreateBody, options: ContainerCreateOptions = {}): Promise<ContainerCreateResponse> {
     if (typeof body !== 'object' || body === null || typeof body.Image !== 'string' || body.Image === '') {
-      throw new DockerError('containers.create: body.Image must name an image');
+      throw new DockerArgumentError('body.Image', `containers.create needs an image name, got ${JSON.stringify(body?.Image)}`);
     }
     if (options.name !== undefined) checkContainerId(options.name, 'name');
     return this.#core.json('POST', '/containers/create', {
@@ -140,7 +140,7 @@ export class ContainersApi {
   }
 
   /** `GET /containers/{id}/json`: low-level information on a container. */
-  inspect(id: string, options: CallOptions & { size?: boolean } = {}): Promise<ContainerInspect> {
+  async inspect(id: string, options: CallOptions & { size?: boolean } = {}): Promise<ContainerInspect> {
     checkContainerId(id);
     return this.#core.json('GET', `/containers/${encodeURIComponent(id)}/json`, { signal: options.signal, query: { size: options.size } });
   }
@@ -199,7 +199,7 @@ export class ContainersApi {
   }
 
   /** `POST /containers/{id}/wait`: resolves when the condition is met, with the exit code. Waits as long as it takes. */
-  wait(id: string, options: ContainerWaitOptions = {}): Promise<ContainerWaitResponse> {
+  async wait(id: string, options: ContainerWaitOptions = {}): Promise<ContainerWaitResponse> {
     checkContainerId(id);
     return this.#core.json('POST', `/containers/${encodeURIComponent(id)}/wait`, {
       signal: options.signal,

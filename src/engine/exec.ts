@@ -107,7 +107,7 @@ export class ExecApi {
   }
 
   /** `GET /exec/{id}/json`: state and exit code of an exec instance. */
-  inspect(execId: string, options: CallOptions = {}): Promise<ExecInspect> {
+  async inspect(execId: string, options: CallOptions = {}): Promise<ExecInspect> {
     checkExecId(execId);
     return this.#core.json('GET', `/exec/${encodeURIComponent(execId)}/json`, { signal: options.signal });
   }

@@ -50,7 +50,7 @@ export class ImagesApi {
   }
 
   /** `GET /images/{name}/json`. */
-  inspect(name: string, options: CallOptions = {}): Promise<ImageInspect> {
+  async inspect(name: string, options: CallOptions = {}): Promise<ImageInspect> {
     checkImageRef(name, 'name');
     return this.#core.json('GET', `/images/${encodeURIComponent(name)}/json`, { signal: options.signal });
   }
