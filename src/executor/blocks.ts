@@ -61,10 +61,11 @@ export class OutsideWorkspaceError extends Error {
 
 /**
  * Resolves a `# filename:` name to a path relative to the workspace (POSIX separators), creating
- * its parent folders. `/workspace/...` (the container path) is accepted. Rejects names that leave
- * the workspace, through `..`, an absolute path or a symlink, and names with NUL bytes.
+ * its parent folders unless `create` is false. `/workspace/...` (the container path) is accepted.
+ * Rejects names that leave the workspace, through `..`, an absolute path or a symlink, and names
+ * with NUL bytes.
  */
-export async function resolveInWorkspace(workDir: string, name: string): Promise<string> {
+export async function resolveInWorkspace(workDir: string, name: string, { create = true } = {}): Promise<string> {
   if (name.includes('\0')) throw new OutsideWorkspaceError('NUL byte in file name');
   let candidate = name.replace(/\\/g, '/');
   if (candidate === '/workspace' || candidate.startsWith('/workspace/')) candidate = candidate.slice('/workspace/'.length);
@@ -84,8 +85,15 @@ export async function resolveInWorkspace(workDir: string, name: string): Promise
       existing = dirname(existing);
     }
   }
-  const realParent = await realpath(existing);
+  // A symlink that leads nowhere (on this machine: an absolute link made in the container) is no way in either.
+  const realParent = await realpath(existing).catch(() => {
+    throw new OutsideWorkspaceError(`${name} leads through a symlink that does not resolve`);
+  });
   if (!isInside(root, realParent)) throw new OutsideWorkspaceError(`${name} leaves the workspace through a symlink`);
+  if (missing.length && !create)
+    return relative(root, join(realParent, relative(existing, target)))
+      .split(sep)
+      .join('/');
   if (missing.length) await mkdir(dirname(target), { recursive: true });
   const realDir = await realpath(dirname(target));
   if (!isInside(root, realDir)) throw new OutsideWorkspaceError(`${name} leaves the workspace through a symlink`);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readFile, realpath, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, realpath, rm, unlink } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import {
@@ -34,6 +34,7 @@ import {
   isValidModuleName,
   requiredPackages,
 } from './functions.js';
+import { readRegularFile, writeRegularFile } from './host-files.js';
 import { type BlockOutcome, runBlock } from './run-block.js';
 import type {
   CodeBlock,
@@ -54,6 +55,9 @@ export const DEFAULT_PIDS_LIMIT = 4096;
 
 const CONTAINER_PREFIX = 'autogen-code-exec-';
 const NOT_RUNNING = 'Container is not running. Must first be started with either start or a context manager.';
+
+/** The longest timeout a timer can hold: 2^31-1 ms, in whole seconds. */
+const MAX_TIMEOUT_SECONDS = 2_147_483;
 
 /**
  * Whether a failed restart means the auto-remove container is gone or on its way out: dockerd
@@ -132,9 +136,12 @@ export class DockerCommandLineCodeExecutor {
     if (typeof options !== 'object' || options === null) throw new ExecutorError('options must be an object');
     const timeout = options.timeout ?? 60;
     if (typeof timeout !== 'number' || Number.isNaN(timeout))
-      throw new ExecutorError(`timeout must be a number of seconds, got ${JSON.stringify(timeout)}`);
+      throw new ExecutorError(`timeout must be a number of seconds, got ${typeof timeout === 'number' ? timeout : JSON.stringify(timeout)}`);
     if (timeout < 1) throw new ExecutorError('Timeout must be greater than or equal to 1.');
     if (!Number.isFinite(timeout)) throw new ExecutorError('timeout must be finite');
+    // Timers hold at most 2^31-1 ms; a longer one fires at once (Node's TimeoutOverflowWarning).
+    if (timeout > MAX_TIMEOUT_SECONDS)
+      throw new ExecutorError(`timeout must be at most ${MAX_TIMEOUT_SECONDS} seconds (about 24 days), got ${timeout}`);
     const functionsModule = options.functionsModule ?? 'functions';
     if (typeof functionsModule !== 'string' || !isValidModuleName(functionsModule))
       throw new ExecutorError('Module name must be a valid Python identifier');
@@ -711,7 +718,8 @@ export class DockerCommandLineCodeExecutor {
         const declared = declaredFilename(code);
         if (declared !== undefined) {
           try {
-            filename = await resolveInWorkspace(this.workDir, declared);
+            // Bind mode: missing folders are made by the engine, inside the container (see #writeWorkspaceFile).
+            filename = await resolveInWorkspace(this.workDir, declared, { create: this.#mode === 'copy' });
           } catch (error) {
             if (!(error instanceof OutsideWorkspaceError)) throw error;
             result.outputs.push('Filename is not in the workspace');
@@ -722,7 +730,15 @@ export class DockerCommandLineCodeExecutor {
           filename = defaultFilename(code, spec.extension);
         }
         const hostPath = join(this.workDir, filename);
-        await this.#writeWorkspaceFile(filename, code);
+        try {
+          await this.#writeWorkspaceFile(filename, code);
+        } catch (error) {
+          // The code of an earlier block left a symlink, FIFO, device or folder at the name.
+          if (!(error instanceof OutsideWorkspaceError)) throw error;
+          result.outputs.push('Filename is not in the workspace');
+          result.exitCode = 1;
+          break;
+        }
         written.push(hostPath);
         writtenRelative.push(filename);
         const outcome = await this.#runOne(spec.interpreter, filename, signal, budget, options);
@@ -778,10 +794,7 @@ export class DockerCommandLineCodeExecutor {
       };
     } finally {
       this.#runs.delete(run);
-      if (this.#deleteTmpFiles) {
-        await Promise.all(written.map((file) => unlink(file).catch(() => {})));
-        if (this.#mode === 'copy') await this.#removeCopied(writtenRelative);
-      }
+      if (this.#deleteTmpFiles) await this.#deleteWorkspaceFiles(writtenRelative);
     }
   }
 
@@ -888,7 +901,6 @@ export class DockerCommandLineCodeExecutor {
     const budget = () => ({ stdout: this.#maxOutputBytes, stderr: this.#maxOutputBytes });
     const hidden = '.berth';
     await rm(join(this.workDir, hidden), { recursive: true, force: true });
-    await mkdir(join(this.workDir, hidden), { recursive: true });
     try {
       if (packages.length > 0) {
         const quoted = packages.map((p) => `'${p.replace(/'/g, `'\\''`)}'`).join(' ');
@@ -908,31 +920,57 @@ export class DockerCommandLineCodeExecutor {
       this.#functionsReady = true;
     } finally {
       await rm(join(this.workDir, hidden), { recursive: true, force: true }).catch(() => {});
-      if (this.#mode === 'copy') await this.#removeCopied([hidden]);
+      if (this.#mode === 'copy') await this.#removeInContainer([hidden]);
     }
   }
 
-  /** Writes a workspace file on this machine and, in copy mode, into the container too. */
+  /**
+   * Writes a workspace file. In copy mode: on this machine (a folder the container cannot reach)
+   * and into the container through the archive endpoint. In bind mode the folder is shared with
+   * the code, which may have swapped any of its subfolders for a symlink to anywhere on this
+   * machine: a file at the top is written here without following a symlink at its name (the top
+   * folder is the mount point, which the code cannot swap), a file in a subfolder is written by
+   * the engine, inside the container, where any symlink resolves within the container.
+   * @throws OutsideWorkspaceError when something other than a regular file sits at the name.
+   */
   async #writeWorkspaceFile(relative: string, content: string): Promise<void> {
-    await mkdir(dirname(join(this.workDir, relative)), { recursive: true });
-    await writeFile(join(this.workDir, relative), content, 'utf8');
-    if (this.#mode !== 'copy') return;
+    const nested = relative.includes('/');
+    if (this.#mode === 'copy' || !nested) {
+      if (nested) await mkdir(dirname(join(this.workDir, relative)), { recursive: true });
+      await writeRegularFile(join(this.workDir, relative), content);
+      if (this.#mode !== 'copy') return;
+    }
     const owner = this.#numericOwner();
     await this.#client().containers.putFiles(this.#containerId as string, '/workspace', [
       { path: relative, data: content, ...(owner ? { uid: owner.uid, gid: owner.gid } : {}) },
     ]);
   }
 
-  /** Removes workspace paths inside the container (copy mode). */
-  async #removeCopied(relatives: readonly string[]): Promise<void> {
-    if (relatives.length === 0 || !this.#containerId) return;
+  /**
+   * Deletes the files of a call (`deleteTmpFiles`), with the same care as {@link #writeWorkspaceFile}:
+   * in bind mode, files in subfolders are deleted from inside the container.
+   */
+  async #deleteWorkspaceFiles(relatives: readonly string[]): Promise<void> {
+    const here = this.#mode === 'copy' ? relatives : relatives.filter((r) => !r.includes('/'));
+    // unlink never follows a symlink at the name itself.
+    await Promise.all(here.map((r) => unlink(join(this.workDir, r)).catch(() => {})));
+    await this.#removeInContainer(this.#mode === 'copy' ? relatives : relatives.filter((r) => r.includes('/')));
+  }
+
+  /** Removes workspace paths from inside the container: as the code's user, then as root for what the engine unpacked as root. */
+  async #removeInContainer(relatives: readonly string[]): Promise<void> {
+    const id = this.#containerId;
+    if (relatives.length === 0 || !id) return;
+    const paths = relatives.map((r) => `/workspace/${r}`);
+    const remove = (user: string | undefined) =>
+      this.#client()
+        .exec.run(id, ['rm', '-rf', '--', ...paths], { ...(user !== undefined ? { user } : {}), signal: AbortSignal.timeout(10_000) })
+        .then(
+          (result) => result.exitCode === 0,
+          () => true,
+        );
     const user = this.#codeUser();
-    await this.#client()
-      .exec.run(this.#containerId, ['rm', '-rf', '--', ...relatives.map((r) => `/workspace/${r}`)], {
-        ...(user !== undefined ? { user } : {}),
-        signal: AbortSignal.timeout(10_000),
-      })
-      .catch(() => {});
+    if (!(await remove(user)) && user !== undefined) await remove('0');
   }
 
   #numericOwner(): { uid: number; gid: number } | undefined {
@@ -959,7 +997,7 @@ export class DockerCommandLineCodeExecutor {
    * Reads a file of the workspace, by its path relative to `/workspace` (or absolute under it):
    * how to fetch what the code wrote when the workspace is copied to a remote engine. Works in
    * both modes: from the container in copy mode, from `workDir` in bind mode.
-   * @throws ExecutorError for a path outside the workspace or when not started; DockerApiError (notFound) for a missing file.
+   * @throws ExecutorError for a path outside the workspace, something other than a regular file (bind mode), or when not started; DockerApiError (notFound) in copy mode or a Node ENOENT error in bind mode for a missing file.
    */
   async readFile(path: string): Promise<Uint8Array> {
     if (!this.#running || !this.#containerId) throw new ExecutorError(NOT_RUNNING);
@@ -974,7 +1012,12 @@ export class DockerCommandLineCodeExecutor {
     const real = await realpath(join(root, relative));
     if (real !== root && !real.startsWith(`${root}/`))
       throw new ExecutorError(`readFile: ${JSON.stringify(path)} leads outside the workspace`);
-    return new Uint8Array(await readFile(real));
+    try {
+      return await readRegularFile(real);
+    } catch (error) {
+      if (error instanceof OutsideWorkspaceError) throw new ExecutorError(`readFile: ${JSON.stringify(path)} is not a regular file`);
+      throw error;
+    }
   }
 
   /**

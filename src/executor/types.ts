@@ -67,7 +67,7 @@ export interface DockerCommandLineCodeExecutorOptions {
   image?: string;
   /** Container name. Default `autogen-code-exec-<uuid>`, generated per executor. */
   containerName?: string;
-  /** Seconds a code block may run (an integer >= 1). Default 60. */
+  /** Seconds a code block may run: at least 1, at most 2147483 (about 24 days, what a timer holds). Default 60. */
   timeout?: number;
   /** Host folder the code files are written to. Default: a fresh temp folder made by `start()` and removed by `stop()`. */
   workDir?: string;

@@ -158,3 +158,61 @@ describe('start() failures', () => {
     expect(body?.WorkingDir).toBe('/workspace');
   });
 });
+
+/** A fake engine for restart(): a container runs once created; `/restart` answers `restart`. */
+function restartEngine(restart: { status: number; message: string }): { docker: DockerClient; calls: string[] } {
+  const calls: string[] = [];
+  let created = 0;
+  const json = (code: number, body: unknown) => new Response(body === null ? null : JSON.stringify(body), { status: code });
+  const fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = new URL(String(input));
+    const key = `${init?.method ?? 'GET'} ${url.pathname}`;
+    calls.push(key);
+    if (url.pathname.endsWith('/_ping')) return new Response('OK', { headers: { 'api-version': '1.41' } });
+    if (url.pathname.includes('/images/')) return json(200, { Id: 'sha256:x' });
+    if (key.endsWith('/containers/create')) return json(201, { Id: String(++created).repeat(64), Warnings: [] });
+    if (key.endsWith('/restart')) return json(restart.status, { message: restart.message });
+    if (key.endsWith('/wait')) return json(200, { StatusCode: 137 });
+    if (key.endsWith('/start')) return json(204, null);
+    // Looked up by name before it exists: not there yet.
+    if (key.endsWith('/json'))
+      return key.includes('autogen-code-exec')
+        ? json(404, { message: 'No such container' })
+        : json(200, { State: { Status: 'running', Running: true } });
+    if (key.startsWith('DELETE')) return json(204, null);
+    return json(500, { message: `unexpected ${key}` });
+  };
+  return { docker: new DockerClient({ transport: createFetchTransport({ fetch: fetch as typeof globalThis.fetch }) }), calls };
+}
+
+describe('restart() on an auto-remove container that is removed under it', () => {
+  it.each([
+    ['dockerd', 409, 'removal of container x is already in progress'],
+    ['dockerd', 404, 'No such container: x'],
+    ['Podman', 500, 'container has already been removed'],
+  ])('starts a fresh container when %s answers %i %j', async (_engine, status, message) => {
+    const { docker, calls } = restartEngine({ status, message });
+    const ex = new DockerCommandLineCodeExecutor({ docker, workspace: 'bind' });
+    await ex.start();
+    try {
+      expect(ex.containerId).toBe('1'.repeat(64));
+      await ex.restart();
+      expect(ex.isRunning).toBe(true);
+      expect(ex.containerId).toBe('2'.repeat(64));
+      expect(calls.filter((c) => c.endsWith('/containers/create'))).toHaveLength(2);
+    } finally {
+      await ex.stop();
+    }
+  });
+
+  it('passes any other restart failure on', async () => {
+    const { docker } = restartEngine({ status: 500, message: 'disk full' });
+    const ex = new DockerCommandLineCodeExecutor({ docker, workspace: 'bind' });
+    await ex.start();
+    try {
+      await expect(ex.restart()).rejects.toThrow('disk full');
+    } finally {
+      await ex.stop();
+    }
+  });
+});
