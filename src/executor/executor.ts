@@ -136,7 +136,9 @@ export class DockerCommandLineCodeExecutor {
     if (typeof options !== 'object' || options === null) throw new ExecutorError('options must be an object');
     const timeout = options.timeout ?? 60;
     if (typeof timeout !== 'number' || Number.isNaN(timeout))
-      throw new ExecutorError(`timeout must be a number of seconds, got ${typeof timeout === 'number' ? timeout : JSON.stringify(timeout)}`);
+      throw new ExecutorError(
+        `timeout must be a number of seconds, got ${typeof timeout === 'number' ? timeout : JSON.stringify(timeout)}`,
+      );
     if (timeout < 1) throw new ExecutorError('Timeout must be greater than or equal to 1.');
     if (!Number.isFinite(timeout)) throw new ExecutorError('timeout must be finite');
     // Timers hold at most 2^31-1 ms; a longer one fires at once (Node's TimeoutOverflowWarning).
