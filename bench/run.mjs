@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LABEL, log, machine, RUN_ID, RUN_LABEL, SOCKET } from './lib/common.mjs';
 import { RawEngine } from './lib/raw.mjs';
-import { render } from './lib/report.mjs';
+import { render, renderSummary } from './lib/report.mjs';
 
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -93,6 +93,19 @@ function history(keep = 6) {
     } catch {}
   }
   return runs.sort((a, b) => a.date.localeCompare(b.date)).slice(-keep);
+}
+
+/** Replaces the README's block between `<!-- bench:begin -->` and `<!-- bench:end -->` with the run's summary. */
+function updateReadme(results) {
+  const readme = join(ROOT, 'README.md');
+  const text = readFileSync(readme, 'utf8');
+  const begin = '<!-- bench:begin -->';
+  const end = '<!-- bench:end -->';
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) return log(`README.md has no ${begin} … ${end} block: left as it is`);
+  writeFileSync(readme, `${text.slice(0, a + begin.length)}\n${renderSummary(results, 3)}\n${text.slice(b)}`);
+  log('updated the latest targets table in README.md');
 }
 
 /** Re-renders the Markdown from <out>/latest.json (after editing bench/FINDINGS.md), without running anything. */
@@ -208,6 +221,9 @@ async function main() {
   const markdown = render(results);
   writeFileSync(markdownPath, markdown);
   process.stdout.write(markdown);
+  // A complete full run into the repository's own results is the README's latest table.
+  const complete = !quick && !flags.out && selected.length === ALL.length && !Object.values(results.benchmarks).some((b) => b.error);
+  if (complete) updateReadme(results);
   log(
     `\nwrote ${join(outDir, `${stamp}.json`)}, ${join(outDir, 'latest.json')} and ${markdownPath} (${results.meta.durationSeconds.toFixed(0)} s)`,
   );

@@ -2,7 +2,7 @@
 // (*.json), runner logs whose last count line is `N passed, N failed` (*.log), stage failures
 // (*.count) and stages left out (*.skipped). Every skipped test is named: a skip is never silent.
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const dir = process.argv[2] ?? '.test-results';
 let passed = 0;
@@ -23,7 +23,9 @@ for (const name of readdirSync(dir).sort()) {
       failed++;
       continue;
     }
+    const perFile = [];
     for (const suite of report.testResults ?? []) {
+      const before = [p, f];
       for (const test of suite.assertionResults ?? []) {
         if (test.status === 'passed') p++;
         else if (test.status === 'failed') f++;
@@ -39,7 +41,14 @@ for (const name of readdirSync(dir).sort()) {
         f++;
         lines.push(`failed outside its tests: ${suite.name}: ${(suite.message ?? '').slice(0, 300)}`);
       }
+      perFile.push(`    ${relative(process.cwd(), suite.name)}: passed=${p - before[0]} failed=${f - before[1]}`);
     }
+    // Each file's counts under its report, so the log shows which suites ran where (e.g. the
+    // copy-mode executor against the TLS listener in node-main, the suites against Podman).
+    lines.push(`report ${name}: passed=${p} failed=${f}`, ...perFile.sort());
+    passed += p;
+    failed += f;
+    continue;
   } else if (name.endsWith('.log')) {
     const counts = [...text.matchAll(/^(\d+) passed, (\d+) failed/gm)].at(-1);
     if (counts) {
@@ -57,5 +66,6 @@ for (const name of readdirSync(dir).sort()) {
   failed += f;
 }
 for (const line of lines) console.log(line);
-console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+if (skipped) console.log(`${skipped} skipped, each named above with its file (the test prints its reason)`);
+console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

@@ -105,11 +105,13 @@ function renderCase(c) {
   return out.join('\n');
 }
 
-export function render(results) {
+/**
+ * The run's facts (date, machine, engine, versions, method) and the targets table: the head of
+ * bench/RESULTS.md, and what a full run writes into the README between its bench markers.
+ */
+export function renderSummary(results, headingLevel = 2) {
   const m = results.meta;
-  const out = [
-    '# Berth benchmarks',
-    '',
+  return [
     `Latest \`npm run bench\`${m.mode === 'quick' ? ' **(quick mode: tiny sizes, not representative)**' : ''}: ${m.date}.`,
     '',
     `- Machine: ${m.machine.cpus} × ${m.machine.cpuModel}, ${f(m.machine.memoryBytes / 1024 ** 3, 1)} GiB RAM, ${m.machine.os}`,
@@ -123,13 +125,18 @@ export function render(results) {
       : []),
     "- Method: contenders interleaved per iteration (rotating order) after warm-up; ratios are paired (per-iteration ratio to the raw floor, then the median). Every contender's bytes and exit codes are verified before it is timed.",
     '',
-    '## Targets',
+    `${'#'.repeat(headingLevel)} Targets`,
     '',
     table(
       ['Target', 'Measured', 'Target', 'Status'],
       results.targets.map((t) => [t.label, formatValue(t), formatLimit(t), `${mark(t.met)}${t.note ? ` (${t.note})` : ''}`]),
     ),
-  ];
+  ].join('\n');
+}
+
+/** The whole Markdown report of a run (bench/RESULTS.md). */
+export function render(results) {
+  const out = ['# Berth benchmarks', '', renderSummary(results)];
   if (results.history?.length > 1) {
     const runs = results.history;
     out.push(
