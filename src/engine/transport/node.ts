@@ -3,8 +3,9 @@ import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import type { Pool } from 'undici';
 import { connectionError } from './connection-error.js';
 import { checkEndpoint, endpointAddress, endpointOrigin, type NodeEndpoint, servername } from './endpoint.js';
+import { dispatchRequest } from './node-dispatch.js';
 import { hijackBody, hijackOverSocket, type RawSocket } from './socket-hijack.js';
-import type { HijackedConnection, Transport, TransportRequest, TransportResponseBody } from './types.js';
+import type { HijackedConnection, Transport, TransportRequest } from './types.js';
 
 export { connectionError } from './connection-error.js';
 export { endpointAddress, type NodeEndpoint, type TlsMaterial } from './endpoint.js';
@@ -76,41 +77,13 @@ export function createNodeTransport(endpoint: NodeEndpoint, options: NodeTranspo
   return {
     address,
     async request(request) {
-      let response: Awaited<ReturnType<Pool['request']>>;
+      let pool: Pool;
       try {
-        const pool = await getPool();
-        response = await pool.request({
-          method: request.method,
-          path: request.path,
-          headers: request.headers,
-          body: request.body ?? null,
-          signal: request.signal ?? null,
-          headersTimeout: request.headersTimeout ?? defaultHeadersTimeout,
-          bodyTimeout: request.bodyTimeout ?? 0,
-        } as Parameters<Pool['request']>[0]);
+        pool = await getPool();
       } catch (error) {
         return fail(error, request);
       }
-      const headers = flattenHeaders(response.headers);
-      const raw = response.body;
-      // Destroying an unfinished body emits 'error' (RequestAbortedError); cancelling is deliberate.
-      raw.on('error', () => {});
-      const body: TransportResponseBody = {
-        async *[Symbol.asyncIterator]() {
-          try {
-            for await (const chunk of raw) yield chunk as Uint8Array;
-          } catch (error) {
-            if (request.signal?.aborted) throw request.signal.reason;
-            throw connectionError(address, error, 'the connection to the engine failed while reading the response');
-          } finally {
-            if (!raw.destroyed) raw.destroy();
-          }
-        },
-        async cancel() {
-          if (!raw.destroyed) raw.destroy();
-        },
-      };
-      return { status: response.statusCode, headers, body };
+      return dispatchRequest(pool, request, address, defaultHeadersTimeout);
     },
     hijack(request) {
       return hijack(endpoint, address, connectTimeout, defaultHeadersTimeout, request);
@@ -124,14 +97,6 @@ export function createNodeTransport(endpoint: NodeEndpoint, options: NodeTranspo
 function pemOf(value: string | Uint8Array | undefined): string | Buffer | undefined {
   if (value === undefined) return undefined;
   return typeof value === 'string' ? value : Buffer.from(value);
-}
-
-function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
 }
 
 /**

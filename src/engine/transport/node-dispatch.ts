@@ -1,0 +1,157 @@
+import type { Dispatcher, Pool } from 'undici';
+import { connectionError } from './connection-error.js';
+import type { TransportRequest, TransportResponse, TransportResponseBody } from './types.js';
+
+/** Bytes queued for a slow consumer before the socket is paused, and the level that resumes it. */
+const HIGH_WATER = 1024 * 1024;
+const LOW_WATER = 256 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Sends one request through undici's `Pool#dispatch` and hands its body out as an async iterable
+ * fed straight from the handler's `onResponseData`: no `BodyReadable`, no Readable async iterator,
+ * and the socket is paused only when the consumer falls `HIGH_WATER` bytes behind. (With
+ * `pool.request`, every Readable backpressure cycle paused the HTTP parser and unshifted the
+ * socket: thousands of times per 100 MB of exec output; see bench/FINDINGS.md, throughput.)
+ */
+export function dispatchRequest(
+  pool: Pool,
+  request: TransportRequest,
+  address: string,
+  headersTimeout: number,
+): Promise<TransportResponse> {
+  const { signal } = request;
+  return new Promise<TransportResponse>((resolve, reject) => {
+    const queue: Buffer[] = [];
+    let head = 0;
+    let queued = 0;
+    let controller: Dispatcher.DispatchController | undefined;
+    let started = false;
+    let ended = false;
+    let cancelled = false;
+    let failure: unknown;
+    let paused = false;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const onAbort = () => controller?.abort(signal?.reason);
+    const done = () => signal?.removeEventListener('abort', onAbort);
+    const fail = (error: unknown, what?: string) => {
+      if (signal?.aborted) return signal.reason;
+      return connectionError(address, error, what);
+    };
+    const stop = (reason: unknown) => {
+      if (ended || failure !== undefined || cancelled) return;
+      cancelled = true;
+      queue.length = 0;
+      head = 0;
+      queued = 0;
+      done();
+      controller?.abort(reason instanceof Error ? reason : new Error(String(reason)));
+    };
+
+    const body: TransportResponseBody = {
+      async *[Symbol.asyncIterator]() {
+        try {
+          for (;;) {
+            if (head < queue.length) {
+              const chunk = queue[head] as Buffer;
+              // Drop the reference at once: a consumed chunk must be garbage, not kept by the queue.
+              if (++head === queue.length) {
+                queue.length = 0;
+                head = 0;
+              } else queue[head - 1] = EMPTY;
+              queued -= chunk.length;
+              if (paused && queued <= LOW_WATER) {
+                paused = false;
+                controller?.resume();
+              }
+              yield chunk;
+              continue;
+            }
+            if (failure !== undefined) throw fail(failure, 'the connection to the engine failed while reading the response');
+            if (ended || cancelled) return;
+            await new Promise<void>((r) => {
+              wake = r;
+            });
+          }
+        } finally {
+          stop(new Error('response body released before its end'));
+        }
+      },
+      async cancel(reason?: unknown) {
+        stop(reason ?? new Error('response body cancelled'));
+      },
+    };
+
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (signal?.aborted) c.abort(signal.reason);
+      },
+      onResponseStart(_c, statusCode, headers) {
+        if (statusCode < 200) return;
+        started = true;
+        resolve({ status: statusCode, headers: flattenHeaders(headers), body });
+      },
+      onResponseData(c, chunk) {
+        if (cancelled) return;
+        queue.push(chunk);
+        queued += chunk.length;
+        if (!paused && queued >= HIGH_WATER) {
+          paused = true;
+          c.pause();
+        }
+        notify();
+      },
+      onResponseEnd() {
+        ended = true;
+        done();
+        notify();
+      },
+      onResponseError(_c, error) {
+        done();
+        if (!started) {
+          reject(fail(error));
+          return;
+        }
+        if (!cancelled) failure = error;
+        notify();
+      },
+    };
+
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      pool.dispatch(
+        {
+          method: request.method,
+          path: request.path,
+          headers: request.headers,
+          body: (request.body ?? null) as Dispatcher.DispatchOptions['body'],
+          headersTimeout: request.headersTimeout ?? headersTimeout,
+          bodyTimeout: request.bodyTimeout ?? 0,
+        } as Dispatcher.DispatchOptions,
+        handler,
+      );
+    } catch (error) {
+      done();
+      reject(fail(error));
+    }
+  });
+}
+
+/** Header names in lower case, repeated headers joined with `, `. */
+export function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
