@@ -9,8 +9,9 @@
 #   4. the engine and executor suites under Bun and under Deno, on the built package;
 #   5. the engine, executor and sandbox suites against Podman's Docker API, and discovery of
 #      Podman behind a stale Docker socket;
-#   6. the fault suite (a private second dockerd killed mid-call, dying containers, bad sockets).
-# BERTH_SKIP_PODMAN=1 or BERTH_SKIP_FAULTS=1 leave a stage out, and say so in the summary.
+#   6. the engine and executor against a rootless dockerd (scripts/rootless-up.sh);
+#   7. the fault suite (a private second dockerd killed mid-call, dying containers, bad sockets).
+# BERTH_SKIP_PODMAN=1, BERTH_SKIP_ROOTLESS=1 or BERTH_SKIP_FAULTS=1 leave a stage out, and say so.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +35,9 @@ stage "typecheck"; "$NODE_MAIN" node_modules/typescript/bin/tsc -p tsconfig.json
 stage "build";     PATH="$SYS_PATH" npm run --silent build || { status=1; echo "1 failed" >"$R/build.count"; }
 
 stage "tests on Node $("$NODE_MAIN" --version): unit, contract, integration"
-PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --reporter=default --reporter=json --outputFile.json="$R/node-main.json" "$@" || status=1
+# rootless.test.ts runs in its own stage below, against the rootless engine.
+PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --reporter=default --reporter=json --outputFile.json="$R/node-main.json" \
+  --exclude test/integration/rootless.test.ts "$@" || status=1
 
 stage "load test: 16 executors at once, 1,000 blocks on one (on its own, it saturates the engine)"
 BERTH_LOAD=1 PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --project integration --reporter=default --reporter=json \
@@ -69,6 +72,20 @@ else
     echo "Podman set-up failed"; echo "1 failed" >"$R/podman.count"; status=1
   fi
   bash scripts/podman-down.sh || true
+fi
+
+if [ "${BERTH_SKIP_ROOTLESS:-}" = 1 ]; then
+  stage "rootless: left out (BERTH_SKIP_ROOTLESS=1)"; echo "rootless stage left out by BERTH_SKIP_ROOTLESS=1" >"$R/rootless.skipped"
+else
+  stage "engine and executor against a rootless dockerd (its own user, user namespace and network)"
+  # DOCKER_HOST points the shared teardown at the rootless engine, not the main one.
+  if bash scripts/rootless-up.sh; then
+    DOCKER_HOST=unix:///tmp/berth-rootless/run/docker.sock PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --project integration \
+      --reporter=default --reporter=json --outputFile.json="$R/rootless.json" test/integration/rootless.test.ts || status=1
+  else
+    echo "rootless set-up failed"; echo "1 failed" >"$R/rootless.count"; status=1
+  fi
+  bash scripts/rootless-down.sh || true
 fi
 
 if [ "${BERTH_SKIP_FAULTS:-}" = 1 ]; then

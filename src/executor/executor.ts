@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, realpath, rm, unlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, realpath, rm, stat, unlink } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import {
@@ -55,6 +55,23 @@ export const DEFAULT_PIDS_LIMIT = 4096;
 
 const CONTAINER_PREFIX = 'autogen-code-exec-';
 const NOT_RUNNING = 'Container is not running. Must first be started with either start or a context manager.';
+
+/** The engine's `SecurityOptions` (`name=rootless`, `name=userns`, …), asked once per client. */
+const securityCache = new WeakMap<DockerClient, Promise<readonly string[]>>();
+function securityOptions(docker: DockerClient): Promise<readonly string[]> {
+  let known = securityCache.get(docker);
+  if (!known) {
+    known = docker.system.info({ signal: AbortSignal.timeout(30_000) }).then(
+      (info) => info.SecurityOptions ?? [],
+      (error: unknown) => {
+        securityCache.delete(docker);
+        throw error;
+      },
+    );
+    securityCache.set(docker, known);
+  }
+  return known;
+}
 
 /** The longest timeout a timer can hold: 2^31-1 ms, in whole seconds. */
 const MAX_TIMEOUT_SECONDS = 2_147_483;
@@ -298,8 +315,7 @@ export class DockerCommandLineCodeExecutor {
       if (createdTemp) await this.#shareWorkspace(this.#tempDir as string);
       const docker = this.#client();
       await this.#connect(docker);
-      // Bind mounts of this machine's folders mean nothing to a remote engine.
-      this.#mode = this.#options.workspace ?? (docker.isLocal() ? 'bind' : 'copy');
+      this.#mode = await this.#chooseMode(docker);
       await this.#ensureImage(docker);
       await this.#removeOwnStray(docker);
       const { Id } = await docker.containers.create(this.#createBody(), { name: this.#containerName }).catch((error: unknown) => {
@@ -475,7 +491,36 @@ export class DockerCommandLineCodeExecutor {
     );
   }
 
+  /**
+   * `workspace`, or: `copy` for an engine that is not on this machine (its bind mounts would be of
+   * its own folders), and for Berth's own temp workspace when the engine maps the container's users
+   * to other host users (userns-remap, or a rootless engine run by another user than this process):
+   * the container's root could not enter a 0700 folder this process owns. Else `bind`.
+   */
+  async #chooseMode(docker: DockerClient): Promise<WorkspaceMode> {
+    if (this.#options.workspace) return this.#options.workspace;
+    if (!docker.isLocal()) return 'copy';
+    if (this.#userWorkDir !== undefined) return 'bind';
+    const security = await securityOptions(docker);
+    if (security.some((o) => /^name=userns(,|$)/.test(o))) return 'copy';
+    if (security.some((o) => /^name=rootless(,|$)/.test(o))) {
+      const socket = docker.describe().address.slice('unix://'.length);
+      const owner = await stat(socket).then(
+        (s) => s.uid,
+        () => undefined,
+      );
+      if (owner !== process.getuid?.()) return 'copy';
+    }
+    return 'bind';
+  }
+
   #mapStartError(error: unknown): unknown {
+    if (isDockerApiError(error) && /chdir to cwd \("\/workspace"\).*permission denied/.test(error.daemonMessage)) {
+      return new ExecutorError(
+        `The container's user cannot enter the workspace folder ${this.#userWorkDir ?? this.#tempDir ?? ''} on this machine: the engine maps container users to other host users (a rootless engine run by another user, or userns-remap). Use workspace: 'copy', or a workDir that the engine's user can enter and write. The engine said: ${error.daemonMessage}`,
+        { cause: error },
+      );
+    }
     // Podman refuses HostConfig.Init at create without its init binary (catatonit is only a Recommends of Debian's podman).
     if (isDockerApiError(error) && /container-init binary not found/.test(error.daemonMessage)) {
       return new ExecutorError(

@@ -116,7 +116,11 @@ export interface DockerCommandLineCodeExecutorOptions {
   maxOutputBytes?: number;
   /** The sandbox preset for untrusted code (see {@link SandboxOptions}). Default off. */
   sandbox?: boolean | SandboxOptions;
-  /** `bind` or `copy` (see {@link WorkspaceMode}). Default: `bind` for an engine on a unix socket, `copy` otherwise. */
+  /**
+   * `bind` or `copy` (see {@link WorkspaceMode}). Default: `bind` for an engine on a unix socket, `copy` otherwise, and
+   * `copy` for the executor's own temp workspace when the engine maps container users to other host users (userns-remap,
+   * or a rootless engine of another user).
+   */
   workspace?: WorkspaceMode;
 }
 

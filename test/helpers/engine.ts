@@ -1,5 +1,7 @@
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { DockerClient } from '../../src/engine/index.js';
 
 /** Label put on every container the tests create, so the run can find and remove strays. */
@@ -43,4 +45,54 @@ export async function loopbackListening(port: number, file: string): Promise<boo
     });
     socket.on('error', () => resolve(false));
   });
+}
+
+/**
+ * Processes in a container other than PID 1 (init), the keeper shell and the probe itself, read
+ * from /proc because the test image has no procps.
+ */
+export async function strayProcesses(docker: DockerClient, containerId: string): Promise<string[]> {
+  const script = [
+    'me=$$',
+    'for d in /proc/[0-9]*; do',
+    '  p=${d#/proc/}; [ "$p" = 1 ] && continue; [ "$p" = "$me" ] && continue',
+    '  read -r st < "$d/stat" 2>/dev/null || continue; st=${st##*) }; set -- $st; [ "$2" = "$me" ] && continue',
+    '  c=$(tr "\\0" " " < "$d/cmdline" 2>/dev/null); [ "$c" = "/bin/sh " ] && continue',
+    '  echo "$p $c"',
+    'done',
+  ].join('\n');
+  // Under load runc now and then fails to start an exec ("read init-p: connection reset"): retry the probe.
+  for (let attempt = 1; ; attempt++) {
+    const result = await docker.exec.run(containerId, ['sh', '-c', script]);
+    if (result.exitCode === 0 || attempt === 3) return result.stdout.split('\n').filter((line) => line.trim() !== '');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Runs `script` (an ES module) with this Node in a private mount namespace where a dead socket
+ * (made in `dir`) is bind-mounted over /var/run/docker.sock: what engine discovery sees on a
+ * machine whose Docker socket is left behind. Needs root and `unshare`.
+ */
+export function withDeadDockerSocket(dir: string, script: string, env: Record<string, string>): SpawnSyncReturns<string> {
+  const stale = join(dir, 'stale.sock');
+  // Listen, then exit without closing: the socket file stays, and connecting to it is refused.
+  const made = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.exit(0))`]);
+  if (made.status !== 0) throw new Error(`could not make a dead socket at ${stale}: ${made.stderr}`);
+  return spawnSync(
+    'unshare',
+    [
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      'mount --bind "$1" /var/run/docker.sock && exec "$2" --input-type=module -e "$3"',
+      'sh',
+      stale,
+      process.execPath,
+      script,
+    ],
+    { encoding: 'utf8', env, timeout: 60_000 },
+  );
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DockerClient } from '../../src/engine/index.js';
+import { withDeadDockerSocket } from '../helpers/engine.js';
 
 // Engine discovery with a stale Docker socket in front of a live Podman: the user's machine once
 // had Docker (its socket file is still at /var/run/docker.sock, nothing listens) and now runs
@@ -40,13 +41,6 @@ describe.runIf(reasons.length === 0)('engine discovery on a machine with a stale
   it('skips the socket nobody answers and uses Podman, with no DOCKER_HOST and no context', () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-discovery-'));
     try {
-      const stale = join(dir, 'stale.sock');
-      // Listen, then exit without closing: the socket file stays, and connecting to it is refused.
-      const made = spawnSync(process.execPath, [
-        '-e',
-        `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.exit(0))`,
-      ]);
-      expect(made.status).toBe(0);
       const script = `
         const { DockerClient } = await import(${JSON.stringify(DIST.href)});
         const docker = new DockerClient();
@@ -58,22 +52,7 @@ describe.runIf(reasons.length === 0)('engine discovery on a machine with a stale
         HOME: dir,
         DOCKER_CONFIG: join(dir, 'docker-config'),
       };
-      const run = spawnSync(
-        'unshare',
-        [
-          '-m',
-          '--propagation',
-          'private',
-          'sh',
-          '-c',
-          'mount --bind "$1" /var/run/docker.sock && exec "$2" --input-type=module -e "$3"',
-          'sh',
-          stale,
-          process.execPath,
-          script,
-        ],
-        { encoding: 'utf8', env, timeout: 60_000 },
-      );
+      const run = withDeadDockerSocket(dir, script, env);
       expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
       const seen = JSON.parse(run.stdout) as { describe: { address: string; source: string }; components: string[] };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DockerClient } from '../../src/engine/index.js';
 import { CancellationToken, DockerCommandLineCodeExecutor, type DockerCommandLineCodeExecutorOptions } from '../../src/index.js';
-import { PYTHON, TEST_LABEL } from '../helpers/engine.js';
+import { PYTHON, strayProcesses as strayOf, TEST_LABEL } from '../helpers/engine.js';
 import { isPodman, podmanLimitation } from '../helpers/podman.js';
 
 const labels = { [TEST_LABEL]: '1' };
@@ -15,27 +15,7 @@ function executor(options: DockerCommandLineCodeExecutorOptions = {}): DockerCom
   return new DockerCommandLineCodeExecutor({ image: PYTHON, labels, docker, ...options });
 }
 
-/**
- * Processes in the container other than PID 1 (init), the keeper shell and the probe itself,
- * read from /proc because the image has no procps.
- */
-async function strayProcesses(ex: DockerCommandLineCodeExecutor): Promise<string[]> {
-  const script = [
-    'me=$$',
-    'for d in /proc/[0-9]*; do',
-    '  p=${d#/proc/}; [ "$p" = 1 ] && continue; [ "$p" = "$me" ] && continue',
-    '  read -r st < "$d/stat" 2>/dev/null || continue; st=${st##*) }; set -- $st; [ "$2" = "$me" ] && continue',
-    '  c=$(tr "\\0" " " < "$d/cmdline" 2>/dev/null); [ "$c" = "/bin/sh " ] && continue',
-    '  echo "$p $c"',
-    'done',
-  ].join('\n');
-  // Under load runc now and then fails to start an exec ("read init-p: connection reset"): retry the probe.
-  for (let attempt = 1; ; attempt++) {
-    const result = await docker.exec.run(ex.containerId as string, ['sh', '-c', script]);
-    if (result.exitCode === 0 || attempt === 3) return result.stdout.split('\n').filter((line) => line.trim() !== '');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const strayProcesses = (ex: DockerCommandLineCodeExecutor) => strayOf(docker, ex.containerId as string);
 
 const py = (code: string) => ({ language: 'python', code });
 
