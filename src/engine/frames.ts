@@ -1,5 +1,5 @@
 import type { HttpCore } from './http/core.js';
-import { demuxStream, rawStream, type StdFrame } from './stream/demux.js';
+import { frameIterator, type StdFrame } from './stream/demux.js';
 import type { TransportResponse } from './transport/types.js';
 
 /** An output stream of the engine (logs, exec, attach): frames to iterate, and a way to stop early. */
@@ -22,11 +22,11 @@ export async function isMultiplexed(core: HttpCore, response: Pick<TransportResp
 
 /** Wraps a response body as an {@link OutputStream}. */
 export function outputStream(response: TransportResponse, multiplexed: boolean): OutputStream {
-  const frames = multiplexed ? demuxStream(response.body) : rawStream(response.body);
+  const frames = frameIterator(response.body, multiplexed);
   return {
     [Symbol.asyncIterator]: () => frames,
     async cancel() {
-      await frames.return(undefined);
+      await frames.return();
       await response.body.cancel();
     },
   };

@@ -5,7 +5,8 @@ import type { TransportRequest, TransportResponse, TransportResponseBody } from 
 /** Bytes queued for a slow consumer before the socket is paused, and the level that resumes it. */
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
-const EMPTY = Buffer.alloc(0);
+const EMPTY = new Uint8Array(0);
+const END: IteratorResult<Uint8Array> = { done: true, value: undefined };
 
 /**
  * Sends one request through undici's `Pool#dispatch` and hands its body out as an async iterable
@@ -22,7 +23,7 @@ export function dispatchRequest(
 ): Promise<TransportResponse> {
   const { signal } = request;
   return new Promise<TransportResponse>((resolve, reject) => {
-    const queue: Buffer[] = [];
+    const queue: Uint8Array[] = [];
     let head = 0;
     let queued = 0;
     let controller: Dispatcher.DispatchController | undefined;
@@ -31,18 +32,15 @@ export function dispatchRequest(
     let cancelled = false;
     let failure: unknown;
     let paused = false;
-    let wake: (() => void) | undefined;
-    const notify = () => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
+    // The consumer waiting for the next chunk, if any: data goes straight to it.
+    let waiter: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void } | undefined;
     const onAbort = () => controller?.abort(signal?.reason);
     const done = () => signal?.removeEventListener('abort', onAbort);
     const fail = (error: unknown, what?: string) => {
       if (signal?.aborted) return signal.reason;
       return connectionError(address, error, what);
     };
+    const readFailure = () => fail(failure, 'the connection to the engine failed while reading the response');
     const stop = (reason: unknown) => {
       if (ended || failure !== undefined || cancelled) return;
       cancelled = true;
@@ -51,37 +49,46 @@ export function dispatchRequest(
       queued = 0;
       done();
       controller?.abort(reason instanceof Error ? reason : new Error(String(reason)));
+      const w = waiter;
+      waiter = undefined;
+      w?.resolve(END);
+    };
+    const take = (): Uint8Array => {
+      const chunk = queue[head] as Uint8Array;
+      // Drop the reference at once: a consumed chunk must be garbage, not kept by the queue.
+      if (++head === queue.length) {
+        queue.length = 0;
+        head = 0;
+      } else queue[head - 1] = EMPTY;
+      queued -= chunk.length;
+      if (paused && queued <= LOW_WATER) {
+        paused = false;
+        controller?.resume();
+      }
+      return chunk;
     };
 
-    const body: TransportResponseBody = {
-      async *[Symbol.asyncIterator]() {
-        try {
-          for (;;) {
-            if (head < queue.length) {
-              const chunk = queue[head] as Buffer;
-              // Drop the reference at once: a consumed chunk must be garbage, not kept by the queue.
-              if (++head === queue.length) {
-                queue.length = 0;
-                head = 0;
-              } else queue[head - 1] = EMPTY;
-              queued -= chunk.length;
-              if (paused && queued <= LOW_WATER) {
-                paused = false;
-                controller?.resume();
-              }
-              yield chunk;
-              continue;
-            }
-            if (failure !== undefined) throw fail(failure, 'the connection to the engine failed while reading the response');
-            if (ended || cancelled) return;
-            await new Promise<void>((r) => {
-              wake = r;
-            });
-          }
-        } finally {
-          stop(new Error('response body released before its end'));
-        }
+    // A hand-written iterator rather than an async generator: a queued chunk costs one resolved
+    // promise, and a chunk that arrives while the consumer waits is handed over directly.
+    const iterator: AsyncIterableIterator<Uint8Array> = {
+      next(): Promise<IteratorResult<Uint8Array>> {
+        if (head < queue.length) return Promise.resolve({ done: false, value: take() });
+        if (failure !== undefined) return Promise.reject(readFailure());
+        if (ended || cancelled) return Promise.resolve(END);
+        return new Promise((resolve, reject) => {
+          waiter = { resolve, reject };
+        });
       },
+      async return(): Promise<IteratorResult<Uint8Array>> {
+        stop(new Error('response body released before its end'));
+        return END;
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    const body: TransportResponseBody = {
+      [Symbol.asyncIterator]: () => iterator,
       async cancel(reason?: unknown) {
         stop(reason ?? new Error('response body cancelled'));
       },
@@ -99,18 +106,25 @@ export function dispatchRequest(
       },
       onResponseData(c, chunk) {
         if (cancelled) return;
+        const w = waiter;
+        if (w && head === queue.length) {
+          waiter = undefined;
+          w.resolve({ done: false, value: chunk });
+          return;
+        }
         queue.push(chunk);
         queued += chunk.length;
         if (!paused && queued >= HIGH_WATER) {
           paused = true;
           c.pause();
         }
-        notify();
       },
       onResponseEnd() {
         ended = true;
         done();
-        notify();
+        const w = waiter;
+        waiter = undefined;
+        w?.resolve(END);
       },
       onResponseError(_c, error) {
         done();
@@ -118,8 +132,11 @@ export function dispatchRequest(
           reject(fail(error));
           return;
         }
-        if (!cancelled) failure = error;
-        notify();
+        if (cancelled) return;
+        failure = error;
+        const w = waiter;
+        waiter = undefined;
+        w?.reject(readFailure());
       },
     };
 

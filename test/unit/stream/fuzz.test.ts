@@ -5,7 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { DockerStreamError } from '../../../src/engine/errors.js';
 import { concatBytes } from '../../../src/engine/stream/collect.js';
-import { demuxStream, encodeFrame, type StdFrame, type StdStreamName } from '../../../src/engine/stream/demux.js';
+import {
+  type DemuxOptions,
+  demuxStream,
+  encodeFrame,
+  frameIterator,
+  type StdFrame,
+  type StdStreamName,
+} from '../../../src/engine/stream/demux.js';
 import { JsonLineDecoder, jsonLines } from '../../../src/engine/stream/json-lines.js';
 
 const ITERATIONS = 300;
@@ -98,7 +105,14 @@ function bytesOf(frames: readonly StdFrame[], stream: StdStreamName): Uint8Array
   return concatBytes(frames.filter((f) => f.stream === stream).map((f) => f.data));
 }
 
-describe('demux properties', { timeout: 60_000 }, () => {
+type Decode = (source: AsyncIterable<Uint8Array>, options?: DemuxOptions) => AsyncIterable<StdFrame>;
+// The public generator and the iterator the client's output streams use must agree byte for byte.
+const decoders: [string, Decode][] = [
+  ['demuxStream', demuxStream],
+  ['frameIterator', (source, options) => frameIterator(source, true, options)],
+];
+
+describe.each(decoders)('demux properties: %s', { timeout: 60_000 }, (_name, decode) => {
   it('decodes random valid frame sequences exactly under random chunkings', async () => {
     await forSeeds(async (r) => {
       const count = r.int(0, 20);
@@ -110,7 +124,7 @@ describe('demux properties', { timeout: 60_000 }, () => {
       const wire = concatBytes(frames.map((f) => encodeFrame(f.stream === 'stdout' ? 1 : 2, f.data)));
       const maxChunk = r.chance(0.3) ? r.int(1, 2000) : undefined;
       const decoded: StdFrame[] = [];
-      for await (const f of demuxStream(fromChunks(randomChunks(r, wire)), maxChunk ? { maxChunk } : {})) {
+      for await (const f of decode(fromChunks(randomChunks(r, wire)), maxChunk ? { maxChunk } : {})) {
         // Plain checks: expect() per piece would dominate the run time.
         if (f.data.length === 0 || f.data.length > (maxChunk ?? Number.POSITIVE_INFINITY)) {
           throw new Error(`bad piece length ${f.data.length} (maxChunk ${maxChunk})`);
@@ -144,7 +158,7 @@ describe('demux properties', { timeout: 60_000 }, () => {
         for (let i = r.int(0, 3); i > 0 && wire.length > 0; i--) wire[r.int(0, wire.length - 1)] = r.int(0, 255);
       }
       try {
-        for await (const f of demuxStream(fromChunks(randomChunks(r, wire)))) {
+        for await (const f of decode(fromChunks(randomChunks(r, wire)))) {
           if (f.stream !== 'stdout' && f.stream !== 'stderr') throw new Error(`bad stream ${String(f.stream)}`);
         }
         successes++;
@@ -157,7 +171,9 @@ describe('demux properties', { timeout: 60_000 }, () => {
     expect(failures).toBeGreaterThan(0);
     expect(successes).toBeGreaterThan(0);
   });
+});
 
+describe('demux properties', { timeout: 60_000 }, () => {
   it('streams a 100 MiB frame in pieces no larger than the input chunks (bounded memory)', async () => {
     const CHUNK = 64 * 1024;
     const TOTAL = 100 * 1024 * 1024;
