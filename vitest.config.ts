@@ -16,7 +16,12 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           // The load test saturates the engine; scripts/test.sh runs it in a stage of its own
           // (BERTH_LOAD=1) so that it does not starve the timing-sensitive kill tests.
-          exclude: process.env.BERTH_LOAD === '1' ? [] : ['test/integration/load.test.ts'],
+          // The rootless suite runs against its own engine, in its stage (BERTH_ROOTLESS=1 with
+          // DOCKER_HOST at the rootless socket; see scripts/rootless-up.sh).
+          exclude: [
+            ...(process.env.BERTH_LOAD === '1' ? [] : ['test/integration/load.test.ts']),
+            ...(process.env.BERTH_ROOTLESS === '1' ? [] : ['test/integration/rootless.test.ts']),
+          ],
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 180_000,

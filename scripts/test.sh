@@ -35,9 +35,7 @@ stage "typecheck"; "$NODE_MAIN" node_modules/typescript/bin/tsc -p tsconfig.json
 stage "build";     PATH="$SYS_PATH" npm run --silent build || { status=1; echo "1 failed" >"$R/build.count"; }
 
 stage "tests on Node $("$NODE_MAIN" --version): unit, contract, integration"
-# rootless.test.ts runs in its own stage below, against the rootless engine.
-PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --reporter=default --reporter=json --outputFile.json="$R/node-main.json" \
-  --exclude test/integration/rootless.test.ts "$@" || status=1
+PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --reporter=default --reporter=json --outputFile.json="$R/node-main.json" "$@" || status=1
 
 stage "load test: 16 executors at once, 1,000 blocks on one (on its own, it saturates the engine)"
 BERTH_LOAD=1 PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --project integration --reporter=default --reporter=json \
@@ -80,7 +78,7 @@ else
   stage "engine and executor against a rootless dockerd (its own user, user namespace and network)"
   # DOCKER_HOST points the shared teardown at the rootless engine, not the main one.
   if bash scripts/rootless-up.sh; then
-    DOCKER_HOST=unix:///tmp/berth-rootless/run/docker.sock PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --project integration \
+    BERTH_ROOTLESS=1 DOCKER_HOST=unix:///tmp/berth-rootless/run/docker.sock PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --project integration \
       --reporter=default --reporter=json --outputFile.json="$R/rootless.json" test/integration/rootless.test.ts || status=1
   else
     echo "rootless set-up failed"; echo "1 failed" >"$R/rootless.count"; status=1

@@ -61,11 +61,13 @@ const securityCache = new WeakMap<DockerClient, Promise<readonly string[]>>();
 function securityOptions(docker: DockerClient): Promise<readonly string[]> {
   let known = securityCache.get(docker);
   if (!known) {
+    // An engine that will not say (a socket proxy refusing /info) is taken as one without user
+    // namespaces, and asked again next time.
     known = docker.system.info({ signal: AbortSignal.timeout(30_000) }).then(
       (info) => info.SecurityOptions ?? [],
-      (error: unknown) => {
+      () => {
         securityCache.delete(docker);
-        throw error;
+        return [];
       },
     );
     securityCache.set(docker, known);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DockerClient } from '../../src/engine/index.js';
 import { CancellationToken, DockerCommandLineCodeExecutor, type DockerCommandLineCodeExecutorOptions } from '../../src/index.js';
+import { autogenDump } from '../helpers/autogen-reference.js';
 import { PYTHON, strayProcesses as strayOf, TEST_LABEL } from '../helpers/engine.js';
 import { isPodman, podmanLimitation } from '../helpers/podman.js';
 
@@ -620,8 +621,7 @@ describe('functions', () => {
 
 describe('component config', () => {
   it('loads the JSON autogen wrote and gets its own container name', async () => {
-    // autogen's dump_component() output, from the shared reference beside the repository (CI has it there).
-    const json = JSON.parse(readFileSync(new URL('../../../shared/reference/autogen-dump-component.json', import.meta.url), 'utf8'));
+    const json = autogenDump();
     const dir = mkdtempSync(join(tmpdir(), 'berth-test-'));
     json.config.work_dir = dir;
     json.config.bind_dir = dir;

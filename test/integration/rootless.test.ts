@@ -7,6 +7,9 @@ import { DockerClient } from '../../src/engine/index.js';
 import { DockerCommandLineCodeExecutor, type DockerCommandLineCodeExecutorOptions } from '../../src/index.js';
 import { BUSYBOX, PYTHON, strayProcesses as strayOf, TEST_LABEL, withDeadDockerSocket } from '../helpers/engine.js';
 
+// Run: BERTH_ROOTLESS=1 DOCKER_HOST=unix:///tmp/berth-rootless/run/docker.sock npx vitest run --project integration test/integration/rootless.test.ts
+// (vitest.config.ts leaves this file out otherwise; DOCKER_HOST keeps the shared teardown on that engine).
+//
 // Berth against a ROOTLESS dockerd. scripts/rootless-up.sh starts one next to the main dockerd,
 // as the system user berth-rootless, inside rootlesskit's user, mount and network namespaces
 // (slirp4netns), with XDG_RUNTIME_DIR=/tmp/berth-rootless/run: its socket is

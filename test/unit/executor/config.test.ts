@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   ACCEPTED_PROVIDERS,
@@ -9,33 +7,9 @@ import {
   isGeneratedContainerName,
   toComponent,
 } from '../../../src/executor/config.js';
+import { autogenDump, autogenDumpText, INLINE_REFERENCE } from '../../helpers/autogen-reference.js';
 
-// autogen's dump_component() output (from the shared reference); the inline copy keeps the tests
-// running where the reference folder is not checked out next to the repository.
-const REFERENCE_PATH = fileURLToPath(new URL('../../../../shared/reference/autogen-dump-component.json', import.meta.url));
-const INLINE_REFERENCE = {
-  provider: 'autogen_ext.code_executors.docker.DockerCommandLineCodeExecutor',
-  component_type: 'code_executor',
-  version: 1,
-  component_version: 1,
-  description: 'Executes code through a command line environment in a Docker container.',
-  label: 'DockerCommandLineCodeExecutor',
-  config: {
-    image: 'python:3-slim',
-    container_name: 'autogen-code-exec-0b6f3c52-8d1e-4c8e-9a51-3d0f2a7e9c14',
-    timeout: 60,
-    work_dir: 'coding',
-    bind_dir: 'coding',
-    auto_remove: true,
-    stop_container: true,
-    functions_module: 'functions',
-    extra_volumes: {},
-    extra_hosts: {},
-    delete_tmp_files: false,
-  },
-};
-const referenceText = existsSync(REFERENCE_PATH) ? readFileSync(REFERENCE_PATH, 'utf8') : JSON.stringify(INLINE_REFERENCE);
-const reference = JSON.parse(referenceText) as typeof INLINE_REFERENCE;
+const reference = autogenDump();
 
 /** The executor state that produced the reference dump. */
 function referenceSource(overrides: Partial<ExecutorConfigSource> = {}): ExecutorConfigSource {
@@ -174,7 +148,7 @@ describe('fromComponent', () => {
   });
 
   it('reads the JSON text, and a bare config object', () => {
-    expect(fromComponent(referenceText)).toEqual(fromComponent(reference));
+    expect(fromComponent(autogenDumpText())).toEqual(fromComponent(reference));
     expect(fromComponent(reference.config)).toEqual(fromComponent(reference));
   });
 
