@@ -439,6 +439,9 @@ export class DockerCommandLineCodeExecutor {
       Init: true,
       PidsLimit: sandbox?.pidsLimit ?? opts.pidsLimit ?? (sandbox ? 128 : DEFAULT_PIDS_LIMIT),
       SecurityOpt: ['no-new-privileges'],
+      // No device nodes: in a bind-mounted workspace one would be a door to this machine's disks
+      // for whatever reads the folder here (Podman leaves MKNOD out of its defaults too).
+      CapDrop: ['MKNOD'],
     };
     if (Object.keys(this.#extraHosts).length) hostConfig.ExtraHosts = Object.entries(this.#extraHosts).map(([h, ip]) => `${h}:${ip}`);
     if (this.#deviceRequests) hostConfig.DeviceRequests = this.#deviceRequests;

@@ -150,6 +150,7 @@ describe('start() failures', () => {
     const host = body?.HostConfig as Record<string, unknown>;
     expect(host.DeviceRequests).toEqual([{ Driver: '', Count: 0, DeviceIDs: ['0'], Capabilities: [['gpu']], Options: {} }]);
     expect(host.Init).toBe(true);
+    expect(host.CapDrop).toEqual(['MKNOD']);
     expect(host.ExtraHosts).toEqual(['example.com:127.0.0.1']);
     expect((host.Binds as string[])[0]).toMatch(/:\/workspace:rw$/);
     expect((body?.Labels as Record<string, string> | undefined)?.['berth.executor']).toBe('1');
