@@ -1,9 +1,8 @@
 import { type ArchiveFile, packFiles, unpackEntries } from './archive.js';
 import { DockerArgumentError, DockerError, DockerStreamError } from './errors.js';
-import { isMultiplexed, type OutputStream, outputStream } from './frames.js';
+import { type AttachedStream, attachedStream, isMultiplexed, type OutputStream, outputStream } from './frames.js';
 import type { HttpCore } from './http/core.js';
 import type { CallOptions, Filters } from './options.js';
-import { demuxStream, rawStream } from './stream/demux.js';
 import type { TransportResponseBody } from './transport/types.js';
 import type { ContainerCreateBody, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse } from './types.js';
 import { checkContainerId, checkContainerPath } from './validate.js';
@@ -87,13 +86,7 @@ export interface ContainerAttachOptions extends CallOptions {
   tty?: boolean | undefined;
 }
 
-/** A hijacked attach (or exec) connection: output frames, and stdin when attached. */
-export interface AttachedStream extends OutputStream {
-  /** Writes to the process's stdin. */
-  write(data: Uint8Array | string): Promise<void>;
-  /** Half-closes stdin: the process reads end-of-file while its output keeps coming. */
-  end(): Promise<void>;
-}
+export type { AttachedStream } from './frames.js';
 
 /** Options of {@link ContainersApi.putArchive}. */
 export interface ContainerPutArchiveOptions extends CallOptions {
@@ -251,17 +244,7 @@ export class ContainersApi {
         logs: options.logs ?? false,
       },
     });
-    const multiplexed = await isMultiplexed(this.#core, connection, tty);
-    const frames = multiplexed ? demuxStream(connection.body) : rawStream(connection.body);
-    return {
-      [Symbol.asyncIterator]: () => frames,
-      write: (data) => connection.write(data),
-      end: () => connection.closeWrite(),
-      async cancel() {
-        connection.close();
-        await frames.return(undefined);
-      },
-    };
+    return attachedStream(connection, await isMultiplexed(this.#core, connection, tty));
   }
 
   /** `PUT /containers/{id}/archive`: extracts a tar archive into the folder `path` of the container. */

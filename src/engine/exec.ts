@@ -1,10 +1,10 @@
-import type { AttachedStream } from './containers.js';
 import { DockerError, isDockerConnectionError, isDockerStreamError } from './errors.js';
-import { isMultiplexed, outputStream } from './frames.js';
+import type { AttachedStream } from './frames.js';
+import { attachedStream, isMultiplexed, outputStream } from './frames.js';
 import type { HttpCore } from './http/core.js';
 import type { CallOptions } from './options.js';
 import { concatBytes } from './stream/collect.js';
-import { demuxStream, rawStream, type StdFrame } from './stream/demux.js';
+import type { StdFrame } from './stream/demux.js';
 import type { ExecCreateBody, ExecInspect } from './types.js';
 import { checkContainerId, checkExecId } from './validate.js';
 
@@ -81,16 +81,7 @@ export class ExecApi {
         headersTimeout: 0,
         json: { Detach: false, Tty: tty },
       });
-      const frames = (await isMultiplexed(this.#core, connection, tty)) ? demuxStream(connection.body) : rawStream(connection.body);
-      return {
-        [Symbol.asyncIterator]: () => frames,
-        write: (data) => connection.write(data),
-        end: () => connection.closeWrite(),
-        async cancel() {
-          connection.close();
-          await frames.return(undefined);
-        },
-      };
+      return attachedStream(connection, await isMultiplexed(this.#core, connection, tty));
     }
     const response = await this.#core.request('POST', path, {
       signal: options.signal,

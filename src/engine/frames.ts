@@ -1,6 +1,6 @@
 import type { HttpCore } from './http/core.js';
 import { frameIterator, type StdFrame } from './stream/demux.js';
-import type { TransportResponse } from './transport/types.js';
+import type { HijackedConnection, TransportResponse } from './transport/types.js';
 
 /** An output stream of the engine (logs, exec, attach): frames to iterate, and a way to stop early. */
 export interface OutputStream extends AsyncIterable<StdFrame> {
@@ -28,6 +28,28 @@ export function outputStream(response: TransportResponse, multiplexed: boolean):
     async cancel() {
       await frames.return();
       await response.body.cancel();
+    },
+  };
+}
+
+/** A hijacked attach (or exec) connection: output frames, and stdin when attached. */
+export interface AttachedStream extends OutputStream {
+  /** Writes to the process's stdin. */
+  write(data: Uint8Array | string): Promise<void>;
+  /** Half-closes stdin: the process reads end-of-file while its output keeps coming. */
+  end(): Promise<void>;
+}
+
+/** Wraps a hijacked connection as an {@link AttachedStream} (attach, exec with stdin). */
+export function attachedStream(connection: HijackedConnection, multiplexed: boolean): AttachedStream {
+  const frames = frameIterator(connection.body, multiplexed);
+  return {
+    [Symbol.asyncIterator]: () => frames,
+    write: (data) => connection.write(data),
+    end: () => connection.closeWrite(),
+    async cancel() {
+      connection.close();
+      await frames.return();
     },
   };
 }

@@ -1003,10 +1003,11 @@ export class DockerCommandLineCodeExecutor {
    * in bind mode, files in subfolders are deleted from inside the container.
    */
   async #deleteWorkspaceFiles(relatives: readonly string[]): Promise<void> {
-    const here = this.#mode === 'copy' ? relatives : relatives.filter((r) => !r.includes('/'));
+    const copy = this.#mode === 'copy';
+    const here = copy ? relatives : relatives.filter((r) => !r.includes('/'));
     // unlink never follows a symlink at the name itself.
     await Promise.all(here.map((r) => unlink(join(this.workDir, r)).catch(() => {})));
-    await this.#removeInContainer(this.#mode === 'copy' ? relatives : relatives.filter((r) => r.includes('/')));
+    await this.#removeInContainer(copy ? relatives : relatives.filter((r) => r.includes('/')));
   }
 
   /** Removes workspace paths from inside the container: as the code's user, then as root for what the engine unpacked as root. */
