@@ -9,6 +9,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const lines = [];
+const failures = [];
 for (const name of readdirSync(dir).sort()) {
   const file = join(dir, name);
   const text = readFileSync(file, 'utf8');
@@ -28,8 +29,18 @@ for (const name of readdirSync(dir).sort()) {
       const before = [p, f];
       for (const test of suite.assertionResults ?? []) {
         if (test.status === 'passed') p++;
-        else if (test.status === 'failed') f++;
-        else {
+        else if (test.status === 'failed') {
+          f++;
+          // The failure itself, so a CI log that keeps only the summary still says what broke.
+          const message = (test.failureMessages ?? []).join('\n').replace(/\x1b\[[0-9;]*m/g, '');
+          failures.push(`FAILED: ${test.fullName} (${relative(process.cwd(), suite.name)})`);
+          failures.push(
+            ...message
+              .split('\n')
+              .slice(0, 25)
+              .map((line) => `    | ${line.slice(0, 300)}`),
+          );
+        } else {
           skipped++;
           lines.push(`skipped: ${test.fullName} (${suite.name})`);
         }
@@ -66,6 +77,7 @@ for (const name of readdirSync(dir).sort()) {
   failed += f;
 }
 for (const line of lines) console.log(line);
+for (const line of failures) console.log(line);
 if (skipped) console.log(`${skipped} skipped, each named above with its file (the test prints its reason)`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);
