@@ -4,7 +4,15 @@ import { type AttachedStream, attachedStream, isMultiplexed, type OutputStream, 
 import type { HttpCore } from './http/core.js';
 import type { CallOptions, Filters } from './options.js';
 import type { TransportResponseBody } from './transport/types.js';
-import type { ContainerCreateBody, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse } from './types.js';
+import type {
+  ContainerCreateBody,
+  ContainerCreateResponse,
+  ContainerInspect,
+  ContainerSummary,
+  ContainerUpdateBody,
+  ContainerUpdateResponse,
+  ContainerWaitResponse,
+} from './types.js';
 import { checkContainerId, checkContainerPath } from './validate.js';
 
 /** Options of {@link ContainersApi.create}. */
@@ -171,6 +179,19 @@ export class ContainersApi {
       headersTimeout: 0,
       query: { t: options.timeout, signal: options.stopSignal },
     });
+  }
+
+  /**
+   * `POST /containers/{id}/update`: changes the resource limits or restart policy of a container,
+   * running or not. Fields left out of `body` stay as they are. dockerd refuses it (409) for a
+   * container whose removal is under way; Podman 4 does not have this endpoint (404).
+   */
+  async update(id: string, body: ContainerUpdateBody, options: CallOptions = {}): Promise<ContainerUpdateResponse> {
+    checkContainerId(id);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new DockerArgumentError('body', `containers.update needs an object of the fields to change, got ${JSON.stringify(body)}`);
+    }
+    return this.#core.json('POST', `/containers/${encodeURIComponent(id)}/update`, { signal: options.signal, json: body });
   }
 
   /** `POST /containers/{id}/kill`: sends a signal (default SIGKILL). */

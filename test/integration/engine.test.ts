@@ -208,6 +208,29 @@ describe('containers', () => {
     }
   });
 
+  it('updates the pids limit of a running container; an empty update changes nothing', async () => {
+    const id = await startSleeper(docker, { HostConfig: { Init: true, Memory: 64 * 1024 * 1024, PidsLimit: 100 } });
+    try {
+      if (await isPodman(docker)) {
+        // Podman 4 has no update endpoint in its Docker-compatible API (README, Podman differences).
+        await expect(docker.containers.update(id, { PidsLimit: 64 })).rejects.toMatchObject({ statusCode: 404, reason: 'notFound' });
+        return;
+      }
+      const pidsMax = async () =>
+        (await docker.exec.run(id, ['sh', '-c', 'cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max'])).stdout.trim();
+      expect(await pidsMax()).toBe('100');
+      expect(await docker.containers.update(id, { PidsLimit: 64 })).toMatchObject({ Warnings: null });
+      expect((await docker.containers.inspect(id)).HostConfig).toMatchObject({ PidsLimit: 64, Memory: 64 * 1024 * 1024 });
+      expect(await pidsMax()).toBe('64');
+      await docker.containers.update(id, {});
+      expect((await docker.containers.inspect(id)).HostConfig).toMatchObject({ PidsLimit: 64, Memory: 64 * 1024 * 1024 });
+      expect(await pidsMax()).toBe('64');
+      await expect(docker.containers.update(id, null as never)).rejects.toMatchObject({ name: 'DockerArgumentError', argument: 'body' });
+    } finally {
+      await removeQuietly(docker, id);
+    }
+  });
+
   it('gives reason conflict when removing a running container without force', async () => {
     const id = await startSleeper(docker);
     try {
