@@ -56,21 +56,27 @@ export const DEFAULT_PIDS_LIMIT = 4096;
 const CONTAINER_PREFIX = 'autogen-code-exec-';
 const NOT_RUNNING = 'Container is not running. Must first be started with either start or a context manager.';
 
-/** The engine's `SecurityOptions` (`name=rootless`, `name=userns`, …), asked once per client. */
-const securityCache = new WeakMap<DockerClient, Promise<readonly string[]>>();
-function securityOptions(docker: DockerClient): Promise<readonly string[]> {
-  let known = securityCache.get(docker);
+/** What the executor needs to know about an engine, asked once per client (`GET /info`). */
+interface EngineFacts {
+  /** `SecurityOptions`: `name=rootless`, `name=userns`, … */
+  security: readonly string[];
+  /** Podman's Docker-compatible API (its /info carries `BuildahVersion`). */
+  podman: boolean;
+}
+const factsCache = new WeakMap<DockerClient, Promise<EngineFacts>>();
+function engineFacts(docker: DockerClient): Promise<EngineFacts> {
+  let known = factsCache.get(docker);
   if (!known) {
-    // An engine that will not say (a socket proxy refusing /info) is taken as one without user
-    // namespaces, and asked again next time.
+    // An engine that will not say (a socket proxy refusing /info) is taken as a dockerd without
+    // user namespaces, and asked again next time.
     known = docker.system.info({ signal: AbortSignal.timeout(30_000) }).then(
-      (info) => info.SecurityOptions ?? [],
+      (info) => ({ security: info.SecurityOptions ?? [], podman: 'BuildahVersion' in info }),
       () => {
-        securityCache.delete(docker);
-        return [];
+        factsCache.delete(docker);
+        return { security: [], podman: false };
       },
     );
-    securityCache.set(docker, known);
+    factsCache.set(docker, known);
   }
   return known;
 }
@@ -89,6 +95,25 @@ function containerGone(error: unknown): boolean {
     isDockerApiError(error) &&
     (error.reason === 'notFound' || /marked for removal|removal .*in progress|already been removed/i.test(error.daemonMessage))
   );
+}
+
+/**
+ * Removes a container (force), and makes sure it is gone when the engine answers that its removal
+ * is already under way. After the restart race (see `#removalPending`) dockerd's own removal waits
+ * up to 10 s on a kill that went to the previous process while the container runs on: a kill
+ * ends that wait, and the removal finishes at once.
+ */
+async function removeContainer(docker: DockerClient, id: string): Promise<void> {
+  try {
+    await docker.containers.remove(id, { force: true, volumes: true });
+    return;
+  } catch (error) {
+    if (isDockerApiError(error) && error.reason === 'notFound') return;
+    if (!(isDockerApiError(error) && error.reason === 'conflict')) throw error;
+  }
+  await docker.containers.kill(id).catch(() => {});
+  await docker.containers.wait(id, { condition: 'removed', signal: AbortSignal.timeout(10_000) }).catch(() => {});
+  await docker.containers.remove(id, { force: true, volumes: true }).catch(() => {});
 }
 
 /**
@@ -506,7 +531,7 @@ export class DockerCommandLineCodeExecutor {
     if (this.#options.workspace) return this.#options.workspace;
     if (!docker.isLocal()) return 'copy';
     if (this.#userWorkDir !== undefined) return 'bind';
-    const security = await securityOptions(docker);
+    const { security } = await engineFacts(docker);
     if (security.some((o) => /^name=userns(,|$)/.test(o))) return 'copy';
     if (security.some((o) => /^name=rootless(,|$)/.test(o))) {
       const socket = docker.describe().address.slice('unix://'.length);
@@ -604,22 +629,10 @@ export class DockerCommandLineCodeExecutor {
       const docker = this.#client();
       this.#cancelRuns();
       const id = this.#containerId;
-      let restarted = false;
-      if (id) {
-        try {
-          this.#interpreters.clear();
-          await docker.containers.restart(id, { timeout: 0 });
-          await this.#waitRunning(docker, id);
-          restarted = true;
-        } catch (error) {
-          const going = containerGone(error);
-          if (!going && !(error instanceof ExecutorError)) throw error;
-          if (going) await docker.containers.wait(id, { condition: 'removed', signal: AbortSignal.timeout(10_000) }).catch(() => {});
-        }
-      }
+      const restarted = id ? await this.#restartInPlace(docker, id) : false;
       if (!restarted) {
-        // The container is gone (auto-removed after it died): make a new one.
-        if (id) await docker.containers.remove(id, { force: true }).catch(() => {});
+        // The container is gone (auto-removed after it died, or the engine's restart race): make a new one.
+        if (id) await removeContainer(docker, id).catch(() => {});
         this.#running = false;
         this.#containerId = undefined;
         await this.#startFresh();
@@ -660,12 +673,12 @@ export class DockerCommandLineCodeExecutor {
       }
       try {
         if (wasRunning && id && docker) {
-          try {
-            if (this.#autoRemove) await docker.containers.remove(id, { force: true, volumes: true });
-            else await docker.containers.kill(id);
-          } catch (error) {
-            const gone = isDockerApiError(error) && (error.reason === 'notFound' || error.reason === 'conflict');
-            if (!gone) throw error;
+          if (this.#autoRemove) await removeContainer(docker, id);
+          else {
+            await docker.containers.kill(id).catch((error: unknown) => {
+              const gone = isDockerApiError(error) && (error.reason === 'notFound' || error.reason === 'conflict');
+              if (!gone) throw error;
+            });
           }
         }
       } finally {
@@ -903,21 +916,60 @@ export class DockerCommandLineCodeExecutor {
     if (!this.#running || !this.#containerId) return;
     const docker = this.#client();
     const id = this.#containerId as string;
-    this.#interpreters.clear();
-    try {
-      await docker.containers.restart(id, { timeout: 0 });
-      await this.#waitRunning(docker, id);
-    } catch (error) {
+    if (!(await this.#restartInPlace(docker, id))) {
       // The container died and (AutoRemove) is gone or on its way out: make a new one.
-      const gone = containerGone(error);
-      if (!gone && !(error instanceof ExecutorError)) throw error;
-      await docker.containers.wait(id, { condition: 'removed', signal: AbortSignal.timeout(10_000) }).catch(() => {});
-      await docker.containers.remove(id, { force: true, volumes: true }).catch(() => {});
+      await removeContainer(docker, id).catch(() => {});
       this.#containerId = undefined;
       await this.#startFresh();
       return;
     }
     await this.#runInit(docker, id);
+  }
+
+  /**
+   * Restarts the container in place (`POST /restart?t=0`, then waits until it runs). False when it
+   * is gone or on its way out, and the caller makes a new one: auto-removed after it died, a
+   * restart that did not come back up, or the engine's restart race (see `#removalPending`).
+   */
+  async #restartInPlace(docker: DockerClient, id: string): Promise<boolean> {
+    this.#interpreters.clear();
+    try {
+      await docker.containers.restart(id, { timeout: 0 });
+      await this.#waitRunning(docker, id);
+    } catch (error) {
+      const gone = containerGone(error);
+      if (!gone && !(error instanceof ExecutorError)) throw error;
+      if (gone) await docker.containers.wait(id, { condition: 'removed', signal: AbortSignal.timeout(10_000) }).catch(() => {});
+      return false;
+    }
+    if (await this.#removalPending(docker, id)) {
+      // End the engine's pending removal now (a kill; see removeContainer) rather than let it kill
+      // the restarted container under a running block some 10 s from now.
+      await docker.containers.kill(id).catch(() => {});
+      await docker.containers.wait(id, { condition: 'removed', signal: AbortSignal.timeout(10_000) }).catch(() => {});
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * True when dockerd has a removal of this just-restarted container under way. dockerd 20.10
+   * races its own restart of an auto-remove container: the old process's exit can start the
+   * auto-removal after the restart has put `AutoRemove` back, so the restarted container runs
+   * while its removal waits on a kill that went to the old process, and some 10 s later the
+   * engine kills and removes it (seen in about 1 restart in 20 on a loaded machine). An empty
+   * `update` changes nothing and is refused ("marked for removal") exactly then. Podman's restart
+   * has no such state (its own race fails the restart, see containerGone), and Podman 4 has no
+   * update endpoint: it is not asked.
+   */
+  async #removalPending(docker: DockerClient, id: string): Promise<boolean> {
+    if (!this.#autoRemove || (await engineFacts(docker)).podman) return false;
+    try {
+      await docker.containers.update(id, {}, { signal: AbortSignal.timeout(5_000) });
+      return false;
+    } catch (error) {
+      return isDockerApiError(error) && /marked for removal/i.test(error.daemonMessage);
+    }
   }
 
   /** After a block failed on the engine's side, finds out whether the container died, and says so. */
