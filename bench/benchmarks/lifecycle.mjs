@@ -22,6 +22,9 @@ function executorLikeBody(dir) {
 
 const labelArgs = () => Object.entries(LABELS).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
 
+/** What the engine says when its restart race removed an auto-remove container under the restart. */
+const RESTART_RACE = /No such container|marked for removal|removal .*in progress|already been removed/i;
+
 async function timed(fn) {
   const t0 = performance.now();
   await fn();
@@ -40,9 +43,11 @@ export async function run(ctx) {
       const id = executor.containerId;
       const restart = await timed(() => executor.restart());
       check(executor.isRunning, 'executor not running after restart()');
+      // A fresh container when the engine's restart race took the first one (see the executor).
+      const after = executor.containerId;
       const stop = await timed(() => executor.stop());
       check(!executor.isRunning, 'executor still running after stop()');
-      return { start, restart, stop, id };
+      return { start, restart, stop, id, ids: [id, after] };
     },
     raw: async () => {
       let dir;
@@ -51,7 +56,7 @@ export async function run(ctx) {
         dir = await realpath(await mkdtemp(join(tmpdir(), 'berth-bench-')));
         id = await raw.run(executorLikeBody(dir));
       });
-      ctx.onCleanup(() => raw.removeForce(id));
+      ctx.onCleanup(() => raw.removeForce(id).finally(() => rm(dir, { recursive: true, force: true })));
       const restart = await timed(() => raw.restart(id));
       const stop = await timed(async () => {
         await raw.removeForce(id);
@@ -88,39 +93,56 @@ export async function run(ctx) {
         check(r.exitCode === 0, `docker run -d failed: ${r.stderr}`);
         id = r.stdout.toString().trim();
       });
-      ctx.onCleanup(() => raw.removeForce(id));
+      ctx.onCleanup(() => raw.removeForce(id).finally(() => rm(dir, { recursive: true, force: true })));
       const restart = await timed(async () => {
         const r = await runCommand('docker', ['restart', '-t', '0', id]);
         check(r.exitCode === 0, `docker restart failed: ${r.stderr}`);
       });
       const stop = await timed(async () => {
         const r = await runCommand('docker', ['rm', '-f', id]);
-        // With --rm the engine may start removing the killed container itself first: that is success.
+        // With --rm the engine may be removing the container itself already (dockerd 20.10's
+        // restart race leaves it running meanwhile): a kill lets that removal finish.
         check(r.exitCode === 0 || /already in progress/.test(r.stderr.toString()), `docker rm -f failed: ${r.stderr}`);
+        if (r.exitCode !== 0) await runCommand('docker', ['kill', id]);
         await rm(dir, { recursive: true, force: true });
       });
       return { start, restart, stop, id };
     },
   };
   const names = Object.keys(contenders);
+  const restartRaces = {};
   const samples = Object.fromEntries(names.map((n) => [n, { start: [], restart: [], stop: [] }]));
   log(`  lifecycle: ${cfg.iterations} iterations`);
   for (let i = -cfg.warmup; i < cfg.iterations; i++) {
     const first = ((i % names.length) + names.length) % names.length;
     for (let k = 0; k < names.length; k++) {
       const name = names[(first + k) % names.length];
-      const r = await contenders[name]();
-      // Verification: the container is really gone (or going: AutoRemove) after stop. When the
-      // engine answered "removal already in progress", the kill may still be under way: give it 10 s.
+      let r;
+      for (let attempt = 1; !r; attempt++) {
+        try {
+          r = await contenders[name]();
+        } catch (error) {
+          // dockerd 20.10 races its own restart of an auto-remove container (--rm): the exit of
+          // the old process may remove it before the start half runs. The executor recovers by
+          // itself (a fresh container, timed as part of its restart); the floor and the CLI do
+          // not, so that iteration is run again, and counted.
+          if (attempt >= 3 || !RESTART_RACE.test(String(error?.message ?? error))) throw error;
+          restartRaces[name] = (restartRaces[name] ?? 0) + 1;
+          log(`  lifecycle: ${name}: the engine removed the container during its restart; iteration run again`);
+        }
+      }
+      // Verification: every container of the iteration is gone, or going (AutoRemove) and no
+      // longer running, within 3 s of stop (a loaded machine is slow to reap).
+      const ids = r.ids ?? [r.id];
       let left = [];
-      for (let waited = 0; waited <= 10_000; waited += 100) {
-        left = await raw.json('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ id: [r.id] }))}`);
+      for (let waited = 0; waited <= 3_000; waited += 50) {
+        left = await raw.json('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ id: ids }))}`);
         if (left.every((c) => c.State !== 'running')) break;
-        await new Promise((done) => setTimeout(done, 100));
+        await new Promise((done) => setTimeout(done, 50));
       }
       check(
         left.every((c) => c.State !== 'running'),
-        `${name}: container still running after stop`,
+        `${name}: container still running 3 s after stop`,
       );
       if (i >= 0) for (const phase of ['start', 'restart', 'stop']) samples[name][phase].push(r[phase]);
     }
@@ -169,6 +191,7 @@ export async function run(ctx) {
   return {
     title: '4. Lifecycle',
     cases,
+    restartRaces,
     targets: [
       {
         id: 'lifecycle.stop',

@@ -165,8 +165,23 @@ export class RawEngine {
   /** Kill + remove in one request (`DELETE ?force=1`). */
   async removeForce(id) {
     const res = await dispatch(this.pool, { method: 'DELETE', path: `${this.prefix}/containers/${id}?force=1` });
-    // 404/409: an auto-removed container is already gone or going.
-    if (res.status >= 300 && res.status !== 404 && res.status !== 409) throw new Error(`raw: remove -> ${res.status} ${res.body}`);
+    // 404: an auto-removed container is already gone.
+    if (res.status === 409) return this.#endPendingRemoval(id);
+    if (res.status >= 300 && res.status !== 404) throw new Error(`raw: remove -> ${res.status} ${res.body}`);
+  }
+
+  /**
+   * 409 "removal already in progress": after dockerd 20.10's restart race on an auto-remove
+   * container, its own removal waits ~10 s on a kill that went to the old process while the
+   * container runs on (see `removeContainer` in src/executor/executor.ts). A kill ends the wait.
+   */
+  async #endPendingRemoval(id) {
+    await dispatch(this.pool, { method: 'POST', path: `${this.prefix}/containers/${id}/kill` });
+    for (let waited = 0; waited < 10_000; waited += 20) {
+      const res = await dispatch(this.pool, { method: 'GET', path: `${this.prefix}/containers/${id}/json` });
+      if (res.status === 404) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** Restart with no grace + inspect until running. */
