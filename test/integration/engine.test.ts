@@ -217,7 +217,9 @@ describe('containers', () => {
         return;
       }
       const pidsMax = async () =>
-        (await docker.exec.run(id, ['sh', '-c', 'cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max'])).stdout.trim();
+        (
+          await docker.exec.run(id, ['sh', '-c', 'cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max'])
+        ).stdout.trim();
       expect(await pidsMax()).toBe('100');
       expect(await docker.containers.update(id, { PidsLimit: 64 })).toMatchObject({ Warnings: null });
       expect((await docker.containers.inspect(id)).HostConfig).toMatchObject({ PidsLimit: 64, Memory: 64 * 1024 * 1024 });
