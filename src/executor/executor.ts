@@ -933,6 +933,8 @@ export class DockerCommandLineCodeExecutor {
    */
   async #restartInPlace(docker: DockerClient, id: string): Promise<boolean> {
     this.#interpreters.clear();
+    // Whether the engine is Podman (see #removalPending), asked while the restart runs.
+    const facts = this.#autoRemove ? engineFacts(docker) : undefined;
     try {
       await docker.containers.restart(id, { timeout: 0 });
       await this.#waitRunning(docker, id);
@@ -942,7 +944,7 @@ export class DockerCommandLineCodeExecutor {
       if (gone) await docker.containers.wait(id, { condition: 'removed', signal: AbortSignal.timeout(10_000) }).catch(() => {});
       return false;
     }
-    if (await this.#removalPending(docker, id)) {
+    if (facts && !(await facts).podman && (await this.#removalPending(docker, id))) {
       // End the engine's pending removal now (a kill; see removeContainer) rather than let it kill
       // the restarted container under a running block some 10 s from now.
       await docker.containers.kill(id).catch(() => {});
@@ -960,10 +962,10 @@ export class DockerCommandLineCodeExecutor {
    * engine kills and removes it (seen in about 1 restart in 20 on a loaded machine). An empty
    * `update` changes nothing and is refused ("marked for removal") exactly then. Podman's restart
    * has no such state (its own race fails the restart, see containerGone), and Podman 4 has no
-   * update endpoint: it is not asked.
+   * update endpoint: it is not asked. The probe costs one request (~11 ms, dockerd runs
+   * `runc update`), and only auto-remove containers are asked.
    */
   async #removalPending(docker: DockerClient, id: string): Promise<boolean> {
-    if (!this.#autoRemove || (await engineFacts(docker)).podman) return false;
     try {
       await docker.containers.update(id, {}, { signal: AbortSignal.timeout(5_000) });
       return false;
