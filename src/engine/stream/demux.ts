@@ -223,18 +223,14 @@ export class FrameDecoder {
  *   in the stream.
  */
 export async function* demuxStream(source: AsyncIterable<Uint8Array>, options?: DemuxOptions): AsyncGenerator<StdFrame, void, undefined> {
-  const decoder = new FrameDecoder(options);
-  for await (const chunk of source) {
-    const frames = decoder.push(chunk);
-    for (let i = 0; i < frames.length; i++) yield frames[i] as StdFrame;
-  }
-  decoder.end();
+  yield* frameIterator(source, true, options);
 }
 
 /**
- * What {@link demuxStream} (`multiplexed`) or {@link rawStream} do, as a hand-written iterator
- * rather than an async generator: a frame already decoded costs one resolved promise, which
- * matters at hundreds of MB/s of exec output. Internal; the client's output streams use it.
+ * The decoder behind {@link demuxStream} (`multiplexed`) and {@link rawStream}, as a hand-written
+ * iterator rather than an async generator: a frame already decoded costs one resolved promise,
+ * which matters at hundreds of MB/s of exec output. Internal; the client's output streams use it
+ * directly, the public generators wrap it.
  */
 export function frameIterator(
   source: AsyncIterable<Uint8Array>,
@@ -301,9 +297,7 @@ export function frameIterator(
  * @param source The raw response body.
  */
 export async function* rawStream(source: AsyncIterable<Uint8Array>): AsyncGenerator<StdFrame, void, undefined> {
-  for await (const chunk of source) {
-    if (chunk.length > 0) yield { stream: 'stdout', data: chunk };
-  }
+  yield* frameIterator(source, false);
 }
 
 /**
