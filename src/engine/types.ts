@@ -166,18 +166,9 @@ export interface ContainerWaitResponse {
  * The body of `POST /containers/{id}/update`: the resource limits and restart policy to change.
  * Fields left out stay as they are.
  */
-export interface ContainerUpdateBody {
-  /** Memory limit in bytes. */
-  Memory?: number;
-  /** Total memory + swap in bytes; -1 for unlimited swap. */
-  MemorySwap?: number;
-  /** CPU quota in units of 1e-9 CPUs. */
-  NanoCpus?: number;
+export interface ContainerUpdateBody extends Pick<HostConfig, 'Memory' | 'MemorySwap' | 'NanoCpus' | 'PidsLimit' | 'RestartPolicy'> {
   /** Relative CPU weight. */
   CpuShares?: number;
-  /** Maximum number of processes; 0 or -1 for unlimited. */
-  PidsLimit?: number | null;
-  RestartPolicy?: HostConfig['RestartPolicy'];
   [key: string]: unknown;
 }
 
