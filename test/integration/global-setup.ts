@@ -16,7 +16,7 @@ export async function setup(): Promise<void> {
 
 // After the run, no container labelled by the tests may remain: remove strays and fail if any.
 // BERTH_TEST_SHARED_ENGINE=1 (several runs on one engine at once, as when developers work in
-// parallel) leaves other runs' containers alone: it only reports strays. CI never sets it.
+// parallel) skips the sweep, so other runs' containers are left alone. CI never sets it.
 export async function teardown(): Promise<void> {
   if (process.env.BERTH_TEST_SHARED_ENGINE === '1') return;
   const docker = new DockerClient();
