@@ -77,7 +77,7 @@ const AI_SDK_SCHEMA = Symbol.for('vercel.ai.schema');
  *
  * @example
  * ```ts
- * import { generateText, stepCountIs } from 'ai';
+ * import { generateText, isStepCount } from 'ai'; // stepCountIs in ai 5 and 6
  * import { DockerCommandLineCodeExecutor } from 'berth';
  * import { codeExecutionTool } from 'berth/ai';
  *
@@ -85,7 +85,7 @@ const AI_SDK_SCHEMA = Symbol.for('vercel.ai.schema');
  * const { text } = await generateText({
  *   model,
  *   tools: { runCode: codeExecutionTool(executor) },
- *   stopWhen: stepCountIs(5),
+ *   stopWhen: isStepCount(5),
  *   prompt: 'What is the 20th Fibonacci number? Compute it.',
  * });
  * ```
