@@ -13,20 +13,14 @@ export interface CapturedImage {
   data: Uint8Array;
 }
 
-/** What {@link runForTool} reports. */
-export interface ToolRun {
-  /** The code's exit code; 124 on timeout, 1 when cancelled. */
-  exitCode: number;
-  /** Output as the executor reports it (stdout and stderr interleaved, with its notes). */
-  output: string;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  cancelled: boolean;
-  truncated: boolean;
-  /** Figures, when the executor captures them (`result.images`); empty otherwise. */
+/**
+ * What {@link runForTool} reports: the executor's result fields (exit code 124 on timeout, 1 when
+ * cancelled; `output` interleaved with the executor's notes), and the figures, when the executor
+ * captures them (empty otherwise).
+ */
+export type ToolRun = Pick<CommandLineCodeResult, 'exitCode' | 'output' | 'stdout' | 'stderr' | 'timedOut' | 'cancelled' | 'truncated'> & {
   images: CapturedImage[];
-}
+};
 
 /**
  * The figures of a result, when the executor reports any: the in-container runner adds

@@ -171,11 +171,11 @@ describe('berth mcp on the wire', () => {
     raw.send(INIT);
     raw.send('{"jsonrpc":"2.0","id":1,"method":"tools/list"}');
     const list = await raw.byId(1);
-    expect((list.result?.tools as { name: string }[]).length).toBe(5);
+    expect(list.result?.tools).toHaveLength(5);
     raw.send('{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"run_code","arguments":{"language":"sh","code":"echo hi"}}}');
     const result = (await raw.byId(2)).result as { isError: boolean; content: { text: string }[] };
     expect(result.isError).toBe(true);
-    expect(result.content[0]?.text).toMatch(/run_code failed: .*(Docker|engine)/);
+    expect(result.content[0]?.text ?? '').toMatch(/run_code failed: .*(Docker|engine)/);
     expect(await raw.close()).toBe(0);
   });
 
