@@ -3,13 +3,27 @@ import { DEFAULT_MAX_OUTPUT_BYTES, DockerCommandLineCodeExecutor } from '../exec
 import type { DockerCommandLineCodeExecutorOptions } from '../executor/types.js';
 import { McpServer } from '../mcp/server.js';
 import type { McpCommand } from './args.js';
-import { berthVersion, type CliIo, interruptedExitCode } from './io.js';
+import { berthVersion, type CliIo, interruptedExitCode, messageOf } from './io.js';
 
 /** The sandbox preset's user (see SandboxOptions.user): the file tools act as the code does. */
 const SANDBOX_USER = '65534:65534';
 
+/** Logs an image pull's start and end (the first tool call waits for it), not every progress message. */
+function pullLogger(log: (text: string) => void): NonNullable<DockerCommandLineCodeExecutorOptions['onPullProgress']> {
+  let said = false;
+  return (message) => {
+    if (!said) log(`pulling the image (the first tool call waits for it)`);
+    said = true;
+    if (message.status?.startsWith('Status:')) log(message.status);
+  };
+}
+
 /** The executor options `berth mcp` runs the code with. */
-export function mcpExecutorOptions(command: McpCommand, docker: DockerClient): DockerCommandLineCodeExecutorOptions {
+export function mcpExecutorOptions(
+  command: McpCommand,
+  docker: DockerClient,
+  log: (text: string) => void = () => {},
+): DockerCommandLineCodeExecutorOptions {
   // `persistent` is the in-container runner's option; an executor without it ignores it.
   const options: DockerCommandLineCodeExecutorOptions & { persistent?: boolean } = {
     image: command.image,
@@ -22,6 +36,7 @@ export function mcpExecutorOptions(command: McpCommand, docker: DockerClient): D
     ...(command.workDir !== undefined ? { workDir: command.workDir } : {}),
     ...(command.maxOutput !== undefined ? { maxOutputBytes: command.maxOutput } : {}),
     ...(command.persistent ? { persistent: true } : {}),
+    onPullProgress: pullLogger(log),
   };
   return options;
 }
@@ -33,9 +48,17 @@ export function mcpExecutorOptions(command: McpCommand, docker: DockerClient): D
 export async function serveMcp(command: McpCommand, io: CliIo): Promise<number> {
   const log = (text: string) => io.stderr.write(`berth mcp: ${text}\n`);
   const docker = new DockerClient({ env: io.env });
+  try {
+    // Bad options fail now, not on every tool call (the constructor touches no engine).
+    new DockerCommandLineCodeExecutor(mcpExecutorOptions(command, docker));
+  } catch (error) {
+    log(messageOf(error));
+    await docker.close().catch(() => {});
+    return 2;
+  }
   const server = new McpServer(
     {
-      createExecutor: () => new DockerCommandLineCodeExecutor(mcpExecutorOptions(command, docker)),
+      createExecutor: () => new DockerCommandLineCodeExecutor(mcpExecutorOptions(command, docker, log)),
       docker,
       codeUser: command.sandbox ? SANDBOX_USER : undefined,
       maxReadBytes: command.maxOutput ?? DEFAULT_MAX_OUTPUT_BYTES,

@@ -179,6 +179,16 @@ describe('berth mcp on the wire', () => {
     expect(await raw.close()).toBe(0);
   });
 
+  it('refuses options the executor refuses at once, exiting 2', async () => {
+    const child = spawn(process.execPath, [MAIN, 'mcp', '--timeout', '99999999'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    children.push(child);
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/berth mcp: timeout must be at most 2147483 seconds/);
+  });
+
   it('answers ping while a tool call runs, and a cancelled call gets no answer', async () => {
     const raw = new Raw({ engine: true });
     raw.send(INIT);
