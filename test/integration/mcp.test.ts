@@ -2,9 +2,9 @@
  * `berth mcp` from the packed package (npm pack, installed into a fresh project, run with
  * `npx berth mcp`), driven by the official MCP TypeScript client over stdio, against the engine.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -331,6 +331,32 @@ describe('berth mcp with the MCP TypeScript SDK client (packed package, npx)', (
         .subarray(1, 4)
         .toString(),
     ).toBe('PNG');
+  });
+});
+
+describe('the packed package', () => {
+  it('exports berth/ai and ExecutorPool, with neither ai nor zod installed', () => {
+    expect(existsSync(join(app, 'node_modules', 'ai'))).toBe(false);
+    expect(existsSync(join(app, 'node_modules', 'zod'))).toBe(false);
+    const script = `
+      import { codeExecutionTool } from 'berth/ai';
+      import { DockerCommandLineCodeExecutor, ExecutorPool, POOL_LABEL } from 'berth';
+      const tool = codeExecutionTool(new DockerCommandLineCodeExecutor(), { languages: ['python'] });
+      console.log(JSON.stringify({
+        marker: tool.inputSchema[Symbol.for('vercel.ai.schema')],
+        schema: tool.inputSchema.jsonSchema,
+        standard: tool.inputSchema['~standard'].validate({ language: 'python', code: 'x' }),
+        pool: typeof ExecutorPool,
+        label: POOL_LABEL,
+      }));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: app, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({
+      marker: true,
+      schema: expect.objectContaining({ type: 'object', required: ['language', 'code'] }),
+      standard: { value: { language: 'python', code: 'x' } },
+      pool: 'function',
+      label: 'berth.pool',
+    });
   });
 });
 
