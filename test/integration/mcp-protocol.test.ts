@@ -3,11 +3,13 @@
  * messages and unknown methods get the JSON-RPC errors; tools/list needs no engine.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DockerClient } from '../../src/engine/index.js';
 import { PYTHON, TEST_LABEL } from '../helpers/engine.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -29,8 +31,8 @@ class Raw {
   readonly child: ChildProcess;
   readonly received: unknown[] = [];
   readonly #waiters: (() => void)[] = [];
-  constructor(options: { engine: boolean }) {
-    this.child = spawn(process.execPath, [MAIN, 'mcp', '--image', PYTHON, '--label', `${TEST_LABEL}=1`], {
+  constructor(options: { engine: boolean; args?: string[] }) {
+    this.child = spawn(process.execPath, [MAIN, 'mcp', '--image', PYTHON, '--label', `${TEST_LABEL}=1`, ...(options.args ?? [])], {
       env: { ...process.env, ...(options.engine ? {} : { DOCKER_HOST: `unix://${join(nowhere, 'docker.sock')}` }) },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -187,6 +189,33 @@ describe('berth mcp on the wire', () => {
     const code = await new Promise((resolve) => child.on('close', resolve));
     expect(code).toBe(2);
     expect(stderr).toMatch(/berth mcp: timeout must be at most 2147483 seconds/);
+  });
+
+  it('--no-sandbox and --network MODE opt out of the sandbox preset', async () => {
+    const label = `berth.test.server=${randomUUID()}`;
+    const raw = new Raw({ engine: true, args: ['--no-sandbox', '--network', 'bridge', '--label', label] });
+    raw.send(INIT);
+    raw.send(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'run_code', arguments: { language: 'sh', code: 'id -u' } },
+      }),
+    );
+    const result = (await raw.byId(1)).result as { structuredContent: { stdout: string } };
+    expect(result.structuredContent.stdout).toBe('0\n');
+    const docker = new DockerClient();
+    try {
+      const [container] = await docker.containers.list({ filters: { label: [label] } });
+      const info = await docker.containers.inspect(container?.Id as string);
+      expect(info.HostConfig?.NetworkMode).toBe('bridge');
+      expect(info.HostConfig?.ReadonlyRootfs).not.toBe(true);
+      expect(await raw.close()).toBe(0);
+      expect(await docker.containers.list({ all: true, filters: { label: [label] } })).toEqual([]);
+    } finally {
+      await docker.close();
+    }
   });
 
   it('answers ping while a tool call runs, and a cancelled call gets no answer', async () => {
