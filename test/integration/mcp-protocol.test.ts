@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -215,6 +215,52 @@ describe('berth mcp on the wire', () => {
       expect(await docker.containers.list({ all: true, filters: { label: [label] } })).toEqual([]);
     } finally {
       await docker.close();
+    }
+  });
+
+  it('--max-output caps the output kept and the files read_file returns; --timeout caps run_code', async () => {
+    const raw = new Raw({ engine: true, args: ['--max-output', '100', '--timeout', '5'] });
+    raw.send(INIT);
+    const list = await (async () => {
+      raw.send('{"jsonrpc":"2.0","id":"l","method":"tools/list"}');
+      return (await raw.byId('l')).result as { tools: { inputSchema: { properties: { timeout?: { maximum: number } } } }[] };
+    })();
+    expect(list.tools[0]?.inputSchema.properties.timeout?.maximum).toBe(5);
+    const run = (id: number, code: string) =>
+      raw.send(
+        JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'run_code', arguments: { language: 'python', code } } }),
+      );
+    run(1, 'print("x" * 1000)\nopen("big.txt", "w").write("y" * 200)');
+    const big = (await raw.byId(1)).result as { structuredContent: { stdout: string; truncated: boolean } };
+    expect(big.structuredContent.truncated).toBe(true);
+    expect(big.structuredContent.stdout.length).toBeLessThanOrEqual(100);
+    raw.send(
+      JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'read_file', arguments: { path: 'big.txt' } } }),
+    );
+    const read = (await raw.byId(2)).result as { isError: boolean; content: { text: string }[] };
+    expect(read.isError).toBe(true);
+    expect(read.content[0]?.text).toMatch(/larger than 100 bytes/);
+    expect(await raw.close()).toBe(0);
+  });
+
+  it('--work-dir mounts a host folder at /workspace, kept after the server ends', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-mcp-workdir-'));
+    try {
+      const raw = new Raw({ engine: true, args: ['--work-dir', dir, '--no-sandbox'] });
+      raw.send(INIT);
+      raw.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name: 'write_file', arguments: { path: 'from-mcp.txt', content: 'hi' } },
+        }),
+      );
+      expect(((await raw.byId(1)).result as { isError?: boolean }).isError).toBeUndefined();
+      expect(await raw.close()).toBe(0);
+      expect(readFileSync(join(dir, 'from-mcp.txt'), 'utf8')).toBe('hi');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
