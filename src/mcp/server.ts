@@ -87,8 +87,10 @@ function messageOf(error: unknown): string {
 
 /**
  * An MCP server: feed it lines with {@link McpServer.receive}, and it answers through `send`.
- * Tool calls run in turn on one sandbox; `notifications/cancelled` stops a call (its block is
- * killed) and, as the specification asks, it then sends no response for it.
+ * Tool calls run in turn on one sandbox; `notifications/cancelled` stops a call: its block is
+ * killed and the call answers as cancelled (an `isError` result saying so). The specification lets
+ * a receiver skip that answer; we send it, so a client that waits for every answer (a raw
+ * JSON-RPC peer) is not left hanging, and clients that already gave up (the official SDK) drop it.
  */
 export class McpServer {
   readonly #options: McpServerOptions;
@@ -245,7 +247,7 @@ export class McpServer {
     return this.#structured ? { ...rest, title, ...(outputSchema ? { outputSchema } : {}) } : rest;
   }
 
-  /** Runs a call in turn; undefined when it was cancelled (no response is sent). */
+  /** Runs a call in turn; a cancelled call answers as cancelled, one cut short by close() not at all. */
   async #call(id: Id, tool: ToolDefinition, args: unknown): Promise<ToolResult | undefined> {
     const problems = validateArguments(tool.inputSchema, args);
     if (problems.length > 0) return toolError(`Invalid arguments for ${tool.name}: ${problems.join('; ')}`);
@@ -254,13 +256,15 @@ export class McpServer {
     const controller = new AbortController();
     this.#calls.set(key, controller);
     const signal = controller.signal;
+    const cancelled = (): ToolResult | undefined =>
+      this.#closed ? undefined : toolError(`${tool.name} was cancelled (${messageOf(signal.reason)}); its block was killed.`);
     const task = async (): Promise<ToolResult | undefined> => {
-      if (signal.aborted) return undefined;
+      if (signal.aborted) return cancelled();
       try {
         const result = await this.#run(tool.name, input, signal);
-        return signal.aborted ? undefined : result;
+        return signal.aborted ? cancelled() : result;
       } catch (error) {
-        if (signal.aborted) return undefined;
+        if (signal.aborted) return cancelled();
         return toolError(`${tool.name} failed: ${messageOf(error)}`);
       }
     };

@@ -264,7 +264,7 @@ describe('berth mcp on the wire', () => {
     }
   });
 
-  it('answers ping while a tool call runs, and a cancelled call gets no answer', async () => {
+  it('answers ping while a tool call runs, and a cancelled call answers as cancelled', async () => {
     const raw = new Raw({ engine: true });
     raw.send(INIT);
     await raw.byId(0);
@@ -289,7 +289,9 @@ describe('berth mcp on the wire', () => {
     );
     const next = (await raw.byId('next')).result as { structuredContent: { stdout: string } };
     expect(next.structuredContent.stdout).toBe('next\n');
-    expect(raw.received.some((m) => (m as Message).id === 'slow')).toBe(false);
+    const slow = (await raw.byId('slow')) as { result: { isError: boolean; content: { text: string }[] } };
+    expect(slow.result.isError).toBe(true);
+    expect(slow.result.content[0]?.text).toMatch(/run_code was cancelled \(enough\)/);
     expect(await raw.close()).toBe(0);
   });
 });

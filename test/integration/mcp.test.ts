@@ -283,7 +283,7 @@ describe('berth mcp with the MCP TypeScript SDK client (packed package, npx)', (
     const { id, pid } = await startedBlock(server.label, 'cancel.pid');
     expect(await alive(id, pid)).toBe(true);
     controller.abort('the user changed their mind');
-    // The SDK sent notifications/cancelled and ended the call with the reason; the server sent no answer.
+    // The SDK sent notifications/cancelled and ended the call with the reason (it drops the server's late 'cancelled' answer).
     expect(await outcome).toMatch(/the user changed their mind/);
     // The block's process is gone, seen from inside the container.
     await until('the cancelled block to die', async () => ((await alive(id, pid)) ? undefined : true), 15_000);

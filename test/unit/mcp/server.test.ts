@@ -81,7 +81,7 @@ describe('McpServer', () => {
     await server.close();
   });
 
-  it('aborts the signal of a cancelled call and sends no answer for it', async () => {
+  it('aborts the signal of a cancelled call and answers it as cancelled', async () => {
     let seen: AbortSignal | undefined;
     const { executor } = fakeExecutor(
       (signal) =>
@@ -96,7 +96,9 @@ describe('McpServer', () => {
     server.receive(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7, reason: 'stop' } }));
     await settle();
     expect(seen?.aborted).toBe(true);
-    expect(sent).toEqual([]);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ id: 7, result: { isError: true } });
+    expect(JSON.stringify(sent[0])).toMatch(/was cancelled \(stop\)/);
     await server.close();
   });
 
