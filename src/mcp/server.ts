@@ -386,7 +386,12 @@ export class McpServer {
     return result;
   }
 
+  /**
+   * A result with text and `structuredContent`. The field is sent in every protocol version: a
+   * 2025-03-26 client ignores it (results allow extra members), and code reading it works the same
+   * whatever version was agreed. Only `outputSchema` in tools/list follows the version.
+   */
   #result(body: string, structured: Json): ToolResult {
-    return this.#structured ? { content: [text(body)], structuredContent: structured } : { content: [text(body)] };
+    return { content: [text(body)], structuredContent: structured };
   }
 }

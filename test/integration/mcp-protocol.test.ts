@@ -289,7 +289,7 @@ describe('berth mcp on the wire', () => {
     );
     const next = (await raw.byId('next')).result as { structuredContent: { stdout: string } };
     expect(next.structuredContent.stdout).toBe('next\n');
-    const slow = (await raw.byId('slow')) as { result: { isError: boolean; content: { text: string }[] } };
+    const slow = (await raw.byId('slow')) as unknown as { result: { isError: boolean; content: { text: string }[] } };
     expect(slow.result.isError).toBe(true);
     expect(slow.result.content[0]?.text).toMatch(/run_code was cancelled \(enough\)/);
     expect(await raw.close()).toBe(0);
