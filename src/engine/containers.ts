@@ -143,7 +143,10 @@ export interface ContainerCommitOptions extends CallOptions {
   pause?: boolean | undefined;
   /** Dockerfile instructions applied to the image, e.g. `ENV MODE=ready`, `CMD ["python3"]`. */
   changes?: readonly string[] | undefined;
-  /** Container configuration for the new image (`Cmd`, `Env`, `Labels`, …), merged over the container's. */
+  /**
+   * Container configuration for the new image (`Cmd`, `Env`, `Labels`, …), merged over the
+   * container's. Podman 4.3 ignores it: `changes` works on both engines.
+   */
   config?: Partial<ContainerCreateBody> | undefined;
 }
 
@@ -390,7 +393,10 @@ export class ContainersApi {
     await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/unpause`, { signal: options.signal });
   }
 
-  /** `GET /containers/{id}/top`: the processes running in a container, as a `ps` table. */
+  /**
+   * `GET /containers/{id}/top`: the processes running in a container, as a `ps` table. Podman's
+   * answer of one string per line is split into the same columns.
+   */
   async top(id: string, options: ContainerTopOptions = {}): Promise<ContainerTopResponse> {
     checkContainerId(id);
     if (options.psArgs !== undefined && typeof options.psArgs !== 'string') {
@@ -400,7 +406,7 @@ export class ContainersApi {
       signal: options.signal,
       query: { ps_args: options.psArgs },
     });
-    return { Titles: answer.Titles ?? [], Processes: answer.Processes ?? [] };
+    return splitPsColumns({ Titles: answer.Titles ?? [], Processes: answer.Processes ?? [] });
   }
 
   /**
@@ -477,7 +483,7 @@ export class ContainersApi {
     checkContainerId(id);
     if (options.repo !== undefined) checkImageRef(options.tag ? `${options.repo}:${options.tag}` : options.repo, 'repo');
     else if (options.tag !== undefined) throw new DockerArgumentError('tag', 'a tag needs a repo to go with it');
-    return this.#core.json('POST', '/commit', {
+    const answer = await this.#core.json<{ Id: string }>('POST', '/commit', {
       signal: options.signal,
       json: options.config ?? {},
       query: {
@@ -490,6 +496,8 @@ export class ContainersApi {
         changes: options.changes?.length ? options.changes.join('\n') : undefined,
       },
     });
+    // Podman 4.3 answers the bare hex; inspect and list say `sha256:…` on both engines.
+    return { Id: /^[a-f0-9]{64}$/.test(answer.Id) ? `sha256:${answer.Id}` : answer.Id };
   }
 
   /**
@@ -533,6 +541,31 @@ export class ContainersApi {
     const info = await this.inspect(id, { signal });
     return info.Config?.Tty === true;
   }
+}
+
+/**
+ * Podman 4.3 runs the container's own `ps` when it cannot use its descriptors and answers each
+ * line as one string (`Titles: ['PID   USER     COMMAND']`). Split such a table into columns, the
+ * last one keeping its spaces (a command line), so that both engines answer the same shape.
+ */
+function splitPsColumns(top: ContainerTopResponse): ContainerTopResponse {
+  const [header] = top.Titles;
+  if (top.Titles.length !== 1 || header === undefined || !/\S\s+\S/.test(header.trim())) return top;
+  if (!top.Processes.every((row) => row.length === 1)) return top;
+  const titles = header.trim().split(/\s+/);
+  const processes = top.Processes.map((row) => {
+    const cells: string[] = [];
+    let rest = (row[0] ?? '').trim();
+    while (cells.length < titles.length - 1) {
+      const match = /^(\S+)\s+/.exec(rest);
+      if (!match?.[1]) break;
+      cells.push(match[1]);
+      rest = rest.slice(match[0].length);
+    }
+    cells.push(rest);
+    return cells;
+  });
+  return { Titles: titles, Processes: processes };
 }
 
 function decodeStat(header: string | undefined): ContainerPathStat | undefined {

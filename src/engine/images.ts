@@ -207,7 +207,11 @@ export class ImagesApi {
       headersTimeout: 0,
       query: { filters: options.filters },
     });
-    return { ImagesDeleted: answer?.ImagesDeleted ?? [], SpaceReclaimed: answer?.SpaceReclaimed ?? 0 };
+    // Podman 4.3 reports `Deleted` as bare hex; dockerd (and inspect, on both) says `sha256:…`.
+    const deleted = (answer?.ImagesDeleted ?? []).map((item) =>
+      item.Deleted !== undefined && /^[a-f0-9]{64}$/.test(item.Deleted) ? { ...item, Deleted: `sha256:${item.Deleted}` } : item,
+    );
+    return { ImagesDeleted: deleted, SpaceReclaimed: answer?.SpaceReclaimed ?? 0 };
   }
 
   /** `DELETE /images/{name}`: untags and removes an image. */

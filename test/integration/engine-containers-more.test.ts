@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DockerClient, isDockerApiError, isDockerArgumentError } from '../../src/engine/index.js';
 import { BUSYBOX, removeQuietly, startSleeper, TEST_LABEL, testClient } from '../helpers/engine.js';
-import { isPodman } from '../helpers/podman.js';
+import { isPodman, podmanLimitation } from '../helpers/podman.js';
 import { readTar } from '../helpers/tar.js';
 
 let docker: DockerClient;
@@ -41,7 +41,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('pause and unpause', () => {
   it('freezes the processes of a paused container and lets them go on after unpause', async () => {
-    const id = await sleeper({ Cmd: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done'] });
+    const id = await sleeper({
+      Cmd: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.05; done'],
+    });
     const counter = async () => Number(text(await docker.containers.readFile(id, '/tmp/n')).trim());
     await sleep(300);
     await docker.containers.pause(id);
@@ -197,7 +199,10 @@ describe('commit', () => {
     expect(image.Id).toBe(Id);
     expect(image.Config?.Env).toContain('MODE=ready');
     expect(image.Config?.WorkingDir).toBe('/data');
-    expect(image.Config?.Labels).toMatchObject({ snapshot: RUN });
+    if (await isPodman(docker)) {
+      podmanLimitation('commit with config', 'Podman 4.3 ignores the config body of POST /commit (changes work)');
+      expect(image.Config?.Labels?.snapshot).toBeUndefined();
+    } else expect(image.Config?.Labels).toMatchObject({ snapshot: RUN });
     expect(image.Comment).toBe('a snapshot');
     expect(image.Author).toBe('Berth tests');
     // The container was paused for the copy, and runs on.
@@ -287,17 +292,25 @@ describe('exec start detached', () => {
   it('returns once the process started; the process runs on and finishes by itself', async () => {
     const id = await sleeper();
     const { Id: execId } = await docker.exec.create(id, { Cmd: ['sh', '-c', 'sleep 1; echo finished > /tmp/detached'] });
+    const podman = await isPodman(docker);
     const result = await docker.exec.start(execId, { detach: true });
     expect(result).toBeUndefined();
     const started = await docker.exec.inspect(execId);
     expect(started.Running || started.ExitCode === 0).toBe(true);
     let info = started;
-    for (let i = 0; i < 200 && info.Running; i++) {
+    for (let i = 0; i < (podman ? 30 : 200) && info.Running; i++) {
       await sleep(100);
       info = await docker.exec.inspect(execId);
     }
-    expect(info).toMatchObject({ Running: false, ExitCode: 0 });
+    // The process did its work.
     expect(text(await docker.containers.readFile(id, '/tmp/detached'))).toBe('finished\n');
+    if (await isPodman(docker)) {
+      podmanLimitation(
+        'exec inspect after a detached start',
+        'Podman 4.3 keeps reporting Running: true for a detached exec that has ended',
+      );
+      expect(info.Running).toBe(true);
+    } else expect(info).toMatchObject({ Running: false, ExitCode: 0 });
   });
 });
 

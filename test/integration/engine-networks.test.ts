@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DockerClient, isDockerApiError, isDockerArgumentError } from '../../src/engine/index.js';
 import { BUSYBOX, removeQuietly, startSleeper, TEST_LABEL, testClient } from '../helpers/engine.js';
 import { startOutsideHost } from '../helpers/outside-host.js';
-import { isPodman } from '../helpers/podman.js';
+import { isPodman, podmanLimitation } from '../helpers/podman.js';
 
 let docker: DockerClient;
 const RUN = `${process.pid}-${Date.now().toString(36)}`;
@@ -97,15 +97,33 @@ describe('networks', () => {
       expect(blocked.reached, blocked.output).toBe(false);
 
       // …but a neighbour on the same internal network can: it is isolated, not cut off.
-      const neighbour = await sleeperOn(closed.id);
+      const neighbour = await startSleeper(docker, {
+        Cmd: ['sh', '-c', 'mkdir -p /www && echo "neighbour answered" > /www/index.html && httpd -f -p 8080 -h /www'],
+        HostConfig: { Init: true, NetworkMode: closed.id },
+      });
+      containers.push(neighbour);
       const neighbourNetworks = (await docker.containers.inspect(neighbour)).NetworkSettings.Networks as Record<
         string,
         { IPAddress: string }
       >;
       const address = neighbourNetworks[closed.name]?.IPAddress;
       expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-      const ping = await docker.exec.run(inside, ['ping', '-c', '1', '-W', '5', address as string]);
-      expect(ping.exitCode, ping.stdout + ping.stderr).toBe(0);
+      const get = (from: string, host: string) =>
+        docker.exec.run(from, ['sh', '-c', `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${host} 8080`]);
+      // httpd may take a moment to listen: wait until it answers inside its own container.
+      for (let attempt = 0; attempt < 50 && !(await get(neighbour, '127.0.0.1')).stdout.includes('neighbour answered'); attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const next = (await get(inside, address as string)).stdout;
+      if (await isPodman(docker)) {
+        // netavark adds no FORWARD accept rule for an internal bridge, and dockerd on the same host
+        // set the FORWARD policy to DROP: Podman's internal network does not even carry its own traffic.
+        podmanLimitation(
+          'neighbours on an internal network',
+          'Podman 4.3 (netavark) beside dockerd drops traffic inside an internal bridge',
+        );
+        expect(next).not.toContain('neighbour answered');
+      } else expect(next).toContain('neighbour answered');
 
       // What Internal does not do on dockerd 20.10: shield the engine's own host. The internal
       // bridge's gateway is a host address, and the host's INPUT chain is not filtered, so a
@@ -147,6 +165,13 @@ describe('networks', () => {
     const { id } = await makeNetwork('busy');
     await sleeperOn(id);
     const error = await docker.networks.remove(id).catch((e: unknown) => e);
+    if (await isPodman(docker)) {
+      // Podman 4.3 removes it anyway, disconnecting the container (README, "Networks").
+      podmanLimitation('removing a network in use', 'Podman 4.3 removes a network that containers are attached to');
+      expect(error).toBeUndefined();
+      await expect(docker.networks.inspect(id)).rejects.toMatchObject({ reason: 'notFound' });
+      return;
+    }
     expect(isDockerApiError(error)).toBe(true);
     // dockerd answers 403 (forbidden: "has active endpoints"); Podman 500.
     expect(isDockerApiError(error) && [403, 409, 500]).toContain(isDockerApiError(error) ? error.statusCode : 0);
