@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DockerClient, isDockerApiError, isDockerArgumentError } from '../../src/engine/index.js';
 import { BUSYBOX, removeQuietly, TEST_LABEL, testClient } from '../helpers/engine.js';
-import { isPodman, listedNames } from '../helpers/podman.js';
+import { isPodman, listedNames, podmanLimitation } from '../helpers/podman.js';
 import { readTar } from '../helpers/tar.js';
 
 let docker: DockerClient;
@@ -87,7 +87,13 @@ describe('api_network_test', () => {
     const octet = 100 + (process.pid % 100);
     const config = { Subnet: `10.${octet}.96.0/20`, IPRange: `10.${octet}.96.128/25`, Gateway: `10.${octet}.96.254` };
     const { id } = await network('ipam', { IPAM: { Driver: 'default', Config: [config] } });
-    expect((await docker.networks.inspect(id)).IPAM.Config?.[0]).toMatchObject(config);
+    const reported = (await docker.networks.inspect(id)).IPAM.Config?.[0];
+    if (await isPodman(docker)) {
+      // Podman 4.3 keeps the range (its lease range) but its Docker API inspect leaves IPRange out.
+      podmanLimitation('IPRange in network inspect', 'Podman 4.3 does not report IPAM.Config[].IPRange');
+      expect(reported).toMatchObject({ Subnet: config.Subnet, Gateway: config.Gateway });
+      expect(reported?.IPRange).toBeUndefined();
+    } else expect(reported).toMatchObject(config);
   });
 
   it('test_create_network_with_host_driver_fails: a second host network is refused', async () => {
