@@ -562,7 +562,7 @@ describe('api_container_test (create options Berth passes through)', () => {
     const c = await container(['ip', 'link', 'show', 'eth0'], { MacAddress: '02:42:ac:11:00:0a', HostConfig: { NetworkMode: name } });
     await docker.containers.wait(c);
     if (await isPodman(docker)) {
-      // Podman 4.3's Docker API drops the container-level MacAddress: the endpoint's is used instead.
+      // Podman 4.3's Docker API drops the container-level MacAddress (the engine picks one).
       podmanLimitation('MacAddress at create', 'Podman 4.3 ignores the container-level MacAddress');
       expect(await output(c)).not.toContain('02:42:ac:11:00:0a');
       return;
