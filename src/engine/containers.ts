@@ -393,6 +393,24 @@ export class ContainersApi {
     await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/unpause`, { signal: options.signal });
   }
 
+  /** `POST /containers/{id}/resize`: sets the TTY size of a container created with `Tty` (rows `h`, columns `w`). */
+  async resize(id: string, options: CallOptions & { h: number; w: number }): Promise<void> {
+    checkContainerId(id);
+    for (const key of ['h', 'w'] as const) {
+      const value = options?.[key];
+      if (!Number.isInteger(value) || value < 1 || value > 65535) {
+        throw new DockerArgumentError(
+          key,
+          `expected a whole number of ${key === 'h' ? 'rows' : 'columns'} from 1 to 65535, got ${JSON.stringify(value)}`,
+        );
+      }
+    }
+    await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/resize`, {
+      signal: options.signal,
+      query: { h: options.h, w: options.w },
+    });
+  }
+
   /**
    * `GET /containers/{id}/top`: the processes running in a container, as a `ps` table. Podman's
    * answer of one string per line is split into the same columns.

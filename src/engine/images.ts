@@ -3,7 +3,7 @@ import type { HttpCore } from './http/core.js';
 import type { CallOptions, Filters } from './options.js';
 import { jsonLines } from './stream/json-lines.js';
 import type { TransportResponseBody } from './transport/types.js';
-import type { ImageInspect, ImagePruneResponse, ImageSummary, ProgressMessage } from './types.js';
+import type { ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, ProgressMessage } from './types.js';
 import { checkFilters, checkImageRef, splitImageRef } from './validate.js';
 
 /** Options of {@link ImagesApi.list}. */
@@ -212,6 +212,12 @@ export class ImagesApi {
       item.Deleted !== undefined && /^[a-f0-9]{64}$/.test(item.Deleted) ? { ...item, Deleted: `sha256:${item.Deleted}` } : item,
     );
     return { ImagesDeleted: deleted, SpaceReclaimed: answer?.SpaceReclaimed ?? 0 };
+  }
+
+  /** `GET /images/{name}/history`: the layers of an image, newest first, with the instruction that made each. */
+  async history(name: string, options: CallOptions = {}): Promise<ImageHistoryItem[]> {
+    checkImageRef(name, 'name');
+    return this.#core.json('GET', `/images/${encodeURIComponent(name)}/history`, { signal: options.signal });
   }
 
   /** `DELETE /images/{name}`: untags and removes an image. */

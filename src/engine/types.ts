@@ -285,6 +285,36 @@ export interface ImageInspect {
   [key: string]: unknown;
 }
 
+/** One layer of `GET /images/{name}/history`. */
+export interface ImageHistoryItem {
+  /** The layer's image ID, or `<missing>` for a layer built elsewhere. */
+  Id: string;
+  /** Unix seconds. */
+  Created: number;
+  /** The instruction that made the layer, e.g. `/bin/sh -c #(nop)  CMD ["sh"]`. */
+  CreatedBy: string;
+  Tags: string[] | null;
+  /** Bytes the layer adds. */
+  Size: number;
+  Comment: string;
+}
+
+/** The answer of `GET /system/df`: disk usage by images, containers, volumes and the build cache. */
+export interface SystemDiskUsage {
+  LayersSize: number;
+  Images: Array<ImageSummary & { SharedSize?: number; Containers?: number }>;
+  Containers: Array<ContainerSummary & { SizeRw?: number; SizeRootFs?: number }>;
+  Volumes: Array<{
+    Name: string;
+    Driver: string;
+    Mountpoint: string;
+    UsageData?: { Size: number; RefCount: number } | null;
+    [key: string]: unknown;
+  }>;
+  BuildCache?: Array<Record<string, unknown>> | null;
+  [key: string]: unknown;
+}
+
 /** The answer of `POST /images/prune`. */
 export interface ImagePruneResponse {
   /** What was untagged and deleted (`[]` when nothing). */

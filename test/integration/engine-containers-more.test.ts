@@ -318,6 +318,8 @@ describe('bad arguments', () => {
   it('are refused before any I/O with DockerArgumentError', async () => {
     for (const call of [
       () => docker.containers.pause(''),
+      () => docker.containers.resize('abc', { h: 0, w: 80 }),
+      () => docker.containers.resize('abc', { h: 24, w: 1.5 }),
       () => docker.containers.unpause('bad name'),
       () => docker.containers.top('x', { psArgs: 1 as unknown as string }),
       () => docker.containers.changes('/'),

@@ -65,6 +65,18 @@ describe('container.js', () => {
     expect((await docker.containers.inspect(c)).State.Running).toBe(true);
   });
 
+  it('#resize should resize the TTY of a container', async () => {
+    const c = await container(['sh', '-c', 'while true; do stty size; sleep 0.2; done'], { Tty: true });
+    await docker.containers.resize(c, { h: 40, w: 100 });
+    let seen = '';
+    for (let i = 0; i < 50 && !seen.includes('40 100'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      seen = '';
+      for await (const frame of await docker.containers.logs(c, { tail: 3, tty: true })) seen += decoder.decode(frame.data);
+    }
+    expect(seen).toContain('40 100');
+  });
+
   it('#update should update a container', async () => {
     if (await isPodman(docker)) return expect(await isPodman(docker)).toBe(true); // Podman 4 has no update endpoint (README)
     const c = await container();
@@ -193,6 +205,14 @@ describe('docker.js', () => {
     expect((await docker.system.info()).Containers).toBeGreaterThanOrEqual(0);
   });
 
+  it('#df should return df', async () => {
+    const usage = await docker.system.df();
+    expect(usage.LayersSize).toBeGreaterThanOrEqual(0);
+    expect(Array.isArray(usage.Images)).toBe(true);
+    expect(usage.Images.length).toBeGreaterThan(0);
+    expect(Array.isArray(usage.Containers)).toBe(true);
+  });
+
   it('#getEvents should get events', async () => {
     const events = await docker.system.events({ filters: { type: ['container'], label: [`berth.test.run=${RUN}`] } });
     const c = await container(['true']);
@@ -269,6 +289,12 @@ describe('image.js', () => {
     const image = await docker.images.inspect(BUSYBOX);
     expect(image.Id).toMatch(/^sha256:/);
     expect(image.RepoTags.some((tag) => listedNames(BUSYBOX).includes(tag))).toBe(true);
+  });
+
+  it('#history should get image history', async () => {
+    const history = await docker.images.history(BUSYBOX);
+    expect(history.length).toBeGreaterThan(0);
+    expect(history[0]).toMatchObject({ Created: expect.any(Number), CreatedBy: expect.any(String), Size: expect.any(Number) });
   });
 
   it('#get should get an image (docker save)', async () => {
