@@ -96,6 +96,30 @@ describe('images.save and images.load', () => {
     expect((await docker.images.inspect(`${repo}:v1`)).Id).toBe(id);
   });
 
+  it('saves to a file and loads from a file stream (the README example)', async () => {
+    const { createReadStream, createWriteStream } = await import('node:fs');
+    const { mkdtemp, rm, stat } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { Readable } = await import('node:stream');
+    const { pipeline } = await import('node:stream/promises');
+    const repo = `berth-test/file-${RUN}`;
+    const id = await uniqueImage(`filed by ${RUN}`, repo);
+    const dir = await mkdtemp(join(tmpdir(), 'berth-save-'));
+    try {
+      const file = join(dir, 'image.tar');
+      await pipeline(Readable.from(await docker.images.save(`${repo}:v1`)), createWriteStream(file));
+      expect((await stat(file)).size).toBeGreaterThan(1024);
+      await docker.images.remove(`${repo}:v1`, { force: true });
+      expect(await exists(id)).toBe(false);
+      const { loaded } = await docker.images.load(createReadStream(file));
+      expect(loaded.some((name) => listedNames(`${repo}:v1`).includes(name))).toBe(true);
+      expect(await runImage(`${repo}:v1`)).toBe(`filed by ${RUN}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('saves several images into one tar', async () => {
     const first = `berth-test/multi-a-${RUN}`;
     const second = `berth-test/multi-b-${RUN}`;
