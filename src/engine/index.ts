@@ -9,15 +9,21 @@ export type {
   AttachedStream,
   ContainerArchive,
   ContainerAttachOptions,
+  ContainerCommitOptions,
   ContainerCreateOptions,
   ContainerKillOptions,
   ContainerListOptions,
   ContainerLogsOptions,
   ContainerPathStat,
+  ContainerPortMapping,
+  ContainerPruneOptions,
   ContainerPutArchiveOptions,
   ContainerRemoveOptions,
+  ContainerStatsOptions,
+  ContainerStatsStream,
   ContainerStopOptions,
   ContainersApi,
+  ContainerTopOptions,
   ContainerWaitOptions,
 } from './containers.js';
 export {
@@ -37,7 +43,28 @@ export {
 export type { ExecApi, ExecRunOptions, ExecRunResult, ExecStartOptions } from './exec.js';
 export type { OutputStream } from './frames.js';
 export { MAX_API_VERSION, MIN_API_VERSION } from './http/core.js';
-export type { ImageImportOptions, ImageListOptions, ImagePullOptions, ImageRemoveOptions, ImagesApi } from './images.js';
+export type {
+  ImageImportOptions,
+  ImageListOptions,
+  ImageLoadOptions,
+  ImagePruneOptions,
+  ImagePullOptions,
+  ImageRemoveOptions,
+  ImagesApi,
+} from './images.js';
+export type {
+  NetworkConnectOptions,
+  NetworkCreateBody,
+  NetworkCreateResponse,
+  NetworkDisconnectOptions,
+  NetworkEndpointSettings,
+  NetworkInspect,
+  NetworkInspectOptions,
+  NetworkIpam,
+  NetworkListOptions,
+  NetworkPruneResponse,
+  NetworksApi,
+} from './networks.js';
 export type { CallOptions, Filters } from './options.js';
 export { demuxStream, encodeFrame, FrameDecoder, rawStream, type StdFrame, type StdStreamName } from './stream/demux.js';
 export { JsonLineDecoder, jsonLines } from './stream/json-lines.js';
@@ -56,3 +83,12 @@ export type {
   TransportResponseBody,
 } from './transport/types.js';
 export type * from './types.js';
+export type {
+  Volume,
+  VolumeCreateBody,
+  VolumeListOptions,
+  VolumeListResponse,
+  VolumePruneResponse,
+  VolumeRemoveOptions,
+  VolumesApi,
+} from './volumes.js';
