@@ -75,7 +75,7 @@ export class DockerClient {
     this.system = new SystemApi(this.#core);
     this.containers = new ContainersApi(this.#core);
     this.exec = new ExecApi(this.#core);
-    this.images = new ImagesApi(this.#core);
+    this.images = new ImagesApi(this.#core, options.env);
   }
 
   #getTransport(): Transport {

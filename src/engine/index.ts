@@ -4,6 +4,16 @@
  */
 
 export type { ArchiveFile } from './archive.js';
+export {
+  DOCKER_HUB_ADDRESS,
+  type DockerConfigFile,
+  encodeRegistryAuth,
+  normaliseRegistry,
+  type RegistryCredentials,
+  registryOf,
+} from './auth/registry.js';
+export { DockerIgnore } from './build/dockerignore.js';
+export type { ImageBuild, ImageBuildResult } from './build/stream.js';
 export { DockerClient, type DockerClientOptions } from './client.js';
 export type {
   AttachedStream,
@@ -24,20 +34,34 @@ export {
   DockerApiError,
   type DockerApiErrorReason,
   DockerArgumentError,
+  DockerBuildError,
   DockerConnectionError,
+  DockerCredentialsError,
   DockerError,
   type DockerErrorCode,
   DockerStreamError,
   isDockerApiError,
   isDockerArgumentError,
+  isDockerBuildError,
   isDockerConnectionError,
+  isDockerCredentialsError,
   isDockerError,
   isDockerStreamError,
 } from './errors.js';
 export type { ExecApi, ExecRunOptions, ExecRunResult, ExecStartOptions } from './exec.js';
 export type { OutputStream } from './frames.js';
 export { MAX_API_VERSION, MIN_API_VERSION } from './http/core.js';
-export type { ImageImportOptions, ImageListOptions, ImagePullOptions, ImageRemoveOptions, ImagesApi } from './images.js';
+export type {
+  ImageBuildContext,
+  ImageBuildOptions,
+  ImageImportOptions,
+  ImageListOptions,
+  ImagePullOptions,
+  ImagePushOptions,
+  ImageRemoveOptions,
+  ImagesApi,
+  RegistryAuthOptions,
+} from './images.js';
 export type { CallOptions, Filters } from './options.js';
 export { demuxStream, encodeFrame, FrameDecoder, rawStream, type StdFrame, type StdStreamName } from './stream/demux.js';
 export { JsonLineDecoder, jsonLines } from './stream/json-lines.js';

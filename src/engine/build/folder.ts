@@ -1,0 +1,84 @@
+/**
+ * Packs a folder of this machine into a build context tar stream, leaving out what its
+ * `.dockerignore` names, as `docker build PATH` does: entries owned by 0:0, the folder's modes
+ * and mtimes, symlinks kept as links, the Dockerfile and `.dockerignore` always included.
+ * Node-side code (`node:fs`), loaded by `images.build` only when it is given a folder; Bun and
+ * Deno run it through their `node:` compatibility.
+ *
+ * @module
+ */
+
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { DockerArgumentError } from '../errors.js';
+import { cleanPath, DockerIgnore } from './dockerignore.js';
+
+/**
+ * Reads `.dockerignore` of `root` (none: nothing left out) and keeps the Dockerfile and
+ * `.dockerignore` in the context even when a pattern names them, as the docker CLI does (the
+ * engine needs the Dockerfile; the CLI re-adds both).
+ */
+async function loadIgnore(root: string, dockerfile: string): Promise<DockerIgnore> {
+  let text = '';
+  try {
+    text = await readFile(join(root, '.dockerignore'), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const lines = text.split(/\r?\n/);
+  const first = DockerIgnore.parse(lines);
+  const keep = ['.dockerignore', cleanPath(dockerfile)].filter((name) => first.ignores(name)).map((name) => `!${name}`);
+  return keep.length ? DockerIgnore.parse([...lines, ...keep]) : first;
+}
+
+/**
+ * Packs `root` as a build context, streaming (file contents are read as the engine takes them).
+ * @param dockerfile The Dockerfile's path relative to `root` (kept even if `.dockerignore` names it).
+ * @throws {DockerArgumentError} when `root` is not a folder or `.dockerignore` is malformed.
+ */
+export async function packFolder(root: string, dockerfile: string): Promise<AsyncIterable<Uint8Array>> {
+  const info = await lstat(root).catch(() => undefined);
+  if (!info?.isDirectory()) throw new DockerArgumentError('context', `not a folder on this machine: ${JSON.stringify(root)}`);
+  const ignore = await loadIgnore(root, dockerfile);
+  const pack = tar.pack();
+  const fill = async (dir: string): Promise<void> => {
+    const entries = await readdir(join(root, dir), { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const rel = dir ? `${dir}/${entry.name}` : entry.name;
+      const full = join(root, rel);
+      const ignored = ignore.ignores(rel);
+      const stat = await lstat(full);
+      if (stat.isDirectory()) {
+        if (ignored && !ignore.mayKeepInside(rel)) continue;
+        if (!ignored) await addEntry(pack, { name: rel, type: 'directory', mode: stat.mode & 0o7777, mtime: stat.mtime });
+        await fill(rel);
+        continue;
+      }
+      if (ignored) continue;
+      const header = { name: rel, mode: stat.mode & 0o7777, mtime: stat.mtime, uid: 0, gid: 0 };
+      if (stat.isSymbolicLink()) {
+        await addEntry(pack, { ...header, type: 'symlink', linkname: await readlink(full) });
+      } else if (stat.isFile()) {
+        const sink = pack.entry({ ...header, type: 'file', size: stat.size });
+        await pipeline(createReadStream(full), sink);
+      }
+      // Sockets, FIFOs and devices are left out, as the docker CLI's archiver skips them.
+    }
+  };
+  // Filled in the background: the engine reads the tar while the walk goes on.
+  fill('').then(
+    () => pack.finalize(),
+    (error: unknown) => pack.destroy(error as Error),
+  );
+  return pack as AsyncIterable<Uint8Array>;
+}
+
+function addEntry(pack: tar.Pack, header: tar.Headers): Promise<void> {
+  return new Promise((resolve, reject) => {
+    pack.entry({ uid: 0, gid: 0, ...header }, (error?: Error | null) => (error ? reject(error) : resolve()));
+  });
+}
