@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packFiles } from '../../src/engine/archive.js';
-import {
-  type BuildMessage,
-  type DockerClient,
-  DockerArgumentError,
-  DockerBuildError,
-  isDockerBuildError,
-} from '../../src/engine/index.js';
+import { type BuildMessage, DockerArgumentError, DockerBuildError, type DockerClient, isDockerBuildError } from '../../src/engine/index.js';
 import { removeFolders, removeImages, runImage, tempFolder, testRepo } from '../helpers/build.js';
 import { BUSYBOX, testClient } from '../helpers/engine.js';
 import { isPodman } from '../helpers/podman.js';
@@ -56,18 +50,15 @@ describe('images.build from a folder', () => {
     expect(run.exitCode).toBe(0);
     // The Dockerfile is sent although .dockerignore names it (the CLI's rule: else no build at
     // all); the engine then leaves it out of COPY, as .dockerignore says.
-    expect(run.output.trim().split('\n')).toEqual([
-      './.dockerignore',
-      './app.py',
-      './deep/a/b/c.txt',
-      './docs/x/final.md',
-      './keep.log',
-    ]);
+    expect(run.output.trim().split('\n')).toEqual(['./.dockerignore', './app.py', './deep/a/b/c.txt', './docs/x/final.md', './keep.log']);
   });
 
   it('refuses a path that is not a folder, naming it', async () => {
     const missing = '/nonexistent/berth-build-context';
-    const error = await docker.images.build(missing).done().catch((e: unknown) => e);
+    const error = await docker.images
+      .build(missing)
+      .done()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DockerArgumentError);
     expect((error as Error).message).toContain(missing);
   });
@@ -75,7 +66,9 @@ describe('images.build from a folder', () => {
 
 describe('images.build from a tar context', () => {
   it('builds from tar bytes with buildargs, labels and several tags', async () => {
-    const context = await packFiles([{ path: 'Dockerfile', data: `FROM ${BUSYBOX}\nARG GREETING=none\nRUN echo "$GREETING" > /greeting\nCMD ["cat", "/greeting"]\n` }]);
+    const context = await packFiles([
+      { path: 'Dockerfile', data: `FROM ${BUSYBOX}\nARG GREETING=none\nRUN echo "$GREETING" > /greeting\nCMD ["cat", "/greeting"]\n` },
+    ]);
     const first = tag('args');
     const second = tag('args-two');
     const result = await docker.images
@@ -133,7 +126,10 @@ describe('images.build from a tar context', () => {
 describe('images.build errors', () => {
   it('a failing RUN step throws DockerBuildError with the step, its output and the exit code', async () => {
     const context = await packFiles([
-      { path: 'Dockerfile', data: `FROM ${BUSYBOX}\nRUN echo fine\nRUN echo about to fail && echo on stderr >&2 && exit 3\nRUN echo never\n` },
+      {
+        path: 'Dockerfile',
+        data: `FROM ${BUSYBOX}\nRUN echo fine\nRUN echo about to fail && echo on stderr >&2 && exit 3\nRUN echo never\n`,
+      },
     ]);
     const error = await docker.images
       .build(context, { t: tag('fail'), forcerm: true })
@@ -163,12 +159,18 @@ describe('images.build errors', () => {
 
   it('an unknown instruction and a missing base image are DockerBuildErrors with the engine message', async () => {
     const bad = await packFiles([{ path: 'Dockerfile', data: `FROM ${BUSYBOX}\nFROBNICATE now\n` }]);
-    const parse = await docker.images.build(bad).done().catch((e: unknown) => e);
+    const parse = await docker.images
+      .build(bad)
+      .done()
+      .catch((e: unknown) => e);
     expect(parse).toBeInstanceOf(DockerBuildError);
     expect((parse as DockerBuildError).daemonMessage.toLowerCase()).toContain('frobnicate');
 
     const missing = await packFiles([{ path: 'Dockerfile', data: 'FROM berth-build-test/no-such-base:never\n' }]);
-    const base = await docker.images.build(missing, { pull: false }).done().catch((e: unknown) => e);
+    const base = await docker.images
+      .build(missing, { pull: false })
+      .done()
+      .catch((e: unknown) => e);
     expect(base).toBeInstanceOf(DockerBuildError);
     // Offline, the engine's message is its failed attempt to pull; the step names the image.
     expect((base as DockerBuildError).step ?? (base as DockerBuildError).daemonMessage).toMatch(/no-such-base/);
@@ -176,7 +178,10 @@ describe('images.build errors', () => {
 
   it('a Dockerfile missing from the context is a DockerBuildError naming it', async () => {
     const context = await packFiles([{ path: 'README', data: 'no Dockerfile here' }]);
-    const error = await docker.images.build(context, { dockerfile: 'Nope.Dockerfile' }).done().catch((e: unknown) => e);
+    const error = await docker.images
+      .build(context, { dockerfile: 'Nope.Dockerfile' })
+      .done()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DockerBuildError);
     expect((error as DockerBuildError).message).toContain('Nope.Dockerfile');
   });

@@ -93,7 +93,7 @@ export class ImageBuild implements AsyncIterable<BuildMessage> {
       for await (const message of jsonLines<BuildMessage>(body)) {
         if (message.error !== undefined || message.errorDetail?.message !== undefined) {
           throw new DockerBuildError({
-            daemonMessage: String(message.errorDetail?.message ?? message.error),
+            daemonMessage: String(message.errorDetail?.message ?? message.error).trim(),
             step: this.#step,
             output: this.#stepOutput + this.#partial,
           });
