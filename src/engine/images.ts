@@ -24,6 +24,13 @@ export interface RegistryAuthOptions {
   credentials?: RegistryCredentials | false | undefined;
   /** A ready `X-Registry-Auth` value (base64url JSON); wins over `credentials`. */
   registryAuth?: string | undefined;
+  /**
+   * Podman only: `false` lets Podman reach the registry over plain HTTP or unverified TLS (its
+   * `tlsVerify` parameter); Podman otherwise requires TLS unless `registries.conf` lists the
+   * registry as insecure. Docker ignores it: dockerd decides by its `insecure-registries`
+   * (loopback registries are insecure by default).
+   */
+  tlsVerify?: boolean | undefined;
 }
 
 /** Options of {@link ImagesApi.pull}. */
@@ -138,7 +145,7 @@ export class ImagesApi {
       signal: options.signal,
       headersTimeout: 0,
       headers: auth ? { 'x-registry-auth': auth } : undefined,
-      query: { fromImage: repo, tag: digest ?? tag, platform: options.platform },
+      query: { fromImage: repo, tag: digest ?? tag, platform: options.platform, tlsVerify: tlsQuery(options.tlsVerify) },
     });
     await followProgress(response.body, `pull of ${ref}`, options.onProgress);
   }
@@ -162,7 +169,7 @@ export class ImagesApi {
       signal: options.signal,
       headersTimeout: 0,
       headers: auth ? { 'x-registry-auth': auth } : undefined,
-      query: { tag: hasTag ? ref.slice(at + 1) : undefined },
+      query: { tag: hasTag ? ref.slice(at + 1) : undefined, tlsVerify: tlsQuery(options.tlsVerify) },
     });
     await followProgress(response.body, `push of ${ref}`, options.onProgress);
   }
@@ -309,6 +316,11 @@ export class ImagesApi {
       query: { repo: options.repo, tag: options.tag },
     });
   }
+}
+
+/** Podman reads `tlsVerify` as Go's ParseBool: send `true`/`false`, not the `1`/`0` of other booleans. */
+function tlsQuery(value: boolean | undefined): string | undefined {
+  return value === undefined ? undefined : String(value);
 }
 
 async function followProgress(
