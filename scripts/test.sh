@@ -68,7 +68,7 @@ else
       --reporter=default --reporter=json --outputFile.json="$R/podman.json" \
       test/integration/engine.test.ts test/integration/executor.test.ts test/integration/sandbox.test.ts \
       test/integration/bad-input.test.ts test/integration/discovery.test.ts \
-      test/integration/build.test.ts test/integration/registry.test.ts || status=1
+      test/integration/build.test.ts test/integration/registry.test.ts test/integration/parity-build.test.ts || status=1
   else
     echo "Podman set-up failed"; echo "1 failed" >"$R/podman.count"; status=1
   fi

@@ -4,7 +4,7 @@ import { DockerArgumentError, DockerError, DockerStreamError, isDockerApiError }
 import type { HttpCore } from './http/core.js';
 import type { CallOptions, Filters } from './options.js';
 import { jsonLines } from './stream/json-lines.js';
-import type { ImageInspect, ImageSummary, ProgressMessage } from './types.js';
+import type { ImageInspect, ImageSummary, ProgressMessage, SystemVersion } from './types.js';
 import { checkImageRef, splitImageRef } from './validate.js';
 
 /** Options of {@link ImagesApi.list}. */
@@ -54,7 +54,11 @@ export interface ImagePushOptions extends CallOptions, RegistryAuthOptions {
 export interface ImageBuildOptions extends CallOptions {
   /** Tags for the image, `name[:tag]`: one or several. */
   t?: string | readonly string[] | undefined;
-  /** Path of the Dockerfile inside the context. Default `Dockerfile`. */
+  /**
+   * The Dockerfile: a path inside the context (default `Dockerfile`). With a folder context it
+   * may also be an absolute path on this machine, inside the folder or not (one outside is sent
+   * with the context under a random name, as `docker build -f` does).
+   */
   dockerfile?: string | undefined;
   /** `ARG` values: `{ VERSION: '1.2' }`. */
   buildargs?: Record<string, string> | undefined;
@@ -115,6 +119,7 @@ export interface ImageRemoveOptions extends CallOptions {
 export class ImagesApi {
   readonly #core: HttpCore;
   readonly #env: Record<string, string | undefined> | undefined;
+  #podman: Promise<boolean> | undefined;
   /** @internal */
   constructor(core: HttpCore, env?: Record<string, string | undefined>) {
     this.#core = core;
@@ -203,10 +208,13 @@ export class ImagesApi {
       }
     }
     const start = async () => {
-      const body =
-        typeof context === 'string'
-          ? await (await import('./build/folder.js')).packFolder(context, options.dockerfile ?? 'Dockerfile')
-          : context;
+      let body = context;
+      let dockerfile = options.dockerfile;
+      if (typeof context === 'string') {
+        const packed = await (await import('./build/folder.js')).packFolder(context, options.dockerfile ?? 'Dockerfile');
+        body = packed.stream;
+        if (dockerfile !== undefined) dockerfile = packed.dockerfile;
+      }
       return this.#core.request('POST', '/build', {
         signal: options.signal,
         headersTimeout: 0,
@@ -214,7 +222,7 @@ export class ImagesApi {
         contentType: 'application/x-tar',
         query: {
           t: tags,
-          dockerfile: options.dockerfile,
+          dockerfile,
           buildargs: options.buildargs ? JSON.stringify(options.buildargs) : undefined,
           labels: options.labels ? JSON.stringify(options.labels) : undefined,
           target: options.target,
@@ -225,7 +233,9 @@ export class ImagesApi {
           q: options.q,
           cachefrom: options.cachefrom ? JSON.stringify(options.cachefrom) : undefined,
           networkmode: options.networkmode,
-          extrahosts: options.extrahosts?.join(','),
+          // Docker reads repeated `extrahosts` parameters, Podman one JSON array (a repeated one is its 400).
+          extrahosts:
+            options.extrahosts && ((await this.#isPodman(options.signal)) ? JSON.stringify(options.extrahosts) : options.extrahosts),
           platform: options.platform,
           shmsize: options.shmsize,
           memory: options.memory,
@@ -233,6 +243,18 @@ export class ImagesApi {
       });
     };
     return new ImageBuild(start, tags);
+  }
+
+  /** True when the engine is Podman (its `/version` lists a Podman component); asked once. */
+  #isPodman(signal: AbortSignal | undefined): Promise<boolean> {
+    this.#podman ??= this.#core.json<SystemVersion>('GET', '/version', { signal }).then(
+      (version) => [version.Platform?.Name ?? '', ...(version.Components ?? []).map((c) => c.Name)].some((name) => /podman/i.test(name)),
+      (error: unknown) => {
+        this.#podman = undefined;
+        throw error;
+      },
+    );
+    return this.#podman;
   }
 
   /** The `X-Registry-Auth` value for `ref`: the user's, else found in `config.json`; `{}` for a push without any. */

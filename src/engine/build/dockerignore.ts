@@ -111,6 +111,15 @@ export class DockerIgnore {
     return new DockerIgnore(patterns);
   }
 
+  /**
+   * The patterns one per line, trimmed and cleaned (`! a/b ` → `!a/b`): the `.dockerignore` sent
+   * with a folder context, so that the engine, which applies it again to `COPY`, reads the same
+   * patterns (Podman's parser keeps the space after `!`, Docker's drops it).
+   */
+  toString(): string {
+    return this.#patterns.map((p) => `${p.exception ? '!' : ''}${p.text}\n`).join('');
+  }
+
   /** True when there are `!` exceptions (a left-out folder may then still hold files to keep). */
   get hasExceptions(): boolean {
     return this.#patterns.some((p) => p.exception);

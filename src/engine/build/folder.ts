@@ -8,9 +8,10 @@
  * @module
  */
 
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { DockerArgumentError } from '../errors.js';
@@ -34,15 +35,40 @@ async function loadIgnore(root: string, dockerfile: string): Promise<DockerIgnor
   return keep.length ? DockerIgnore.parse([...lines, ...keep]) : first;
 }
 
+/** A packed folder: the tar stream, and the Dockerfile's name inside it. */
+export interface PackedFolder {
+  stream: AsyncIterable<Uint8Array>;
+  dockerfile: string;
+}
+
 /**
  * Packs `root` as a build context, streaming (file contents are read as the engine takes them).
- * @param dockerfile The Dockerfile's path relative to `root` (kept even if `.dockerignore` names it).
- * @throws {DockerArgumentError} when `root` is not a folder or `.dockerignore` is malformed.
+ * @param dockerfile The Dockerfile: a path relative to `root` (kept even if `.dockerignore`
+ *   names it), or an absolute path; one outside `root` is added to the context under a random
+ *   `.dockerfile.<hex>` name, as the docker CLI does with `-f`.
+ * @throws {DockerArgumentError} when `root` is not a folder, the Dockerfile outside it cannot be
+ *   read, or `.dockerignore` is malformed.
  */
-export async function packFolder(root: string, dockerfile: string): Promise<AsyncIterable<Uint8Array>> {
+export async function packFolder(root: string, dockerfile: string): Promise<PackedFolder> {
   const info = await lstat(root).catch(() => undefined);
   if (!info?.isDirectory()) throw new DockerArgumentError('context', `not a folder on this machine: ${JSON.stringify(root)}`);
-  const ignore = await loadIgnore(root, dockerfile);
+  let name = dockerfile;
+  let outside: Uint8Array | undefined;
+  if (isAbsolute(dockerfile)) {
+    const rel = relative(resolve(root), dockerfile);
+    if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) name = rel.split(sep).join('/');
+    else {
+      outside = await readFile(dockerfile).catch((cause: unknown) => {
+        throw new DockerArgumentError('dockerfile', `cannot read ${JSON.stringify(dockerfile)}: ${(cause as Error).message}`);
+      });
+      name = `.dockerfile.${randomBytes(10).toString('hex')}`;
+    }
+  }
+  const ignore = await loadIgnore(root, name);
+  const hasIgnoreFile = await lstat(join(root, '.dockerignore')).then(
+    (found) => found.isFile(),
+    () => false,
+  );
   const pack = tar.pack();
   const fill = async (dir: string): Promise<void> => {
     const entries = await readdir(join(root, dir), { withFileTypes: true });
@@ -62,6 +88,9 @@ export async function packFolder(root: string, dockerfile: string): Promise<Asyn
       const header = { name: rel, mode: stat.mode & 0o7777, mtime: stat.mtime, uid: 0, gid: 0 };
       if (stat.isSymbolicLink()) {
         await addEntry(pack, { ...header, type: 'symlink', linkname: await readlink(full) });
+      } else if (rel === '.dockerignore' && stat.isFile()) {
+        const sent = DockerIgnore.parse(await readFile(full, 'utf8')).toString();
+        await addEntry(pack, { ...header, type: 'file' }, withOutsideNames(sent, outside ? name : undefined));
       } else if (stat.isFile()) {
         const sink = pack.entry({ ...header, type: 'file', size: stat.size });
         await pipeline(createReadStream(full), sink);
@@ -70,15 +99,34 @@ export async function packFolder(root: string, dockerfile: string): Promise<Asyn
     }
   };
   // Filled in the background: the engine reads the tar while the walk goes on.
-  fill('').then(
-    () => pack.finalize(),
-    (error: unknown) => pack.destroy(error as Error),
-  );
-  return pack as AsyncIterable<Uint8Array>;
+  fill('')
+    .then(async () => {
+      if (outside) {
+        await addEntry(pack, { name, type: 'file', mode: 0o644, mtime: new Date() }, outside);
+        if (!hasIgnoreFile) {
+          await addEntry(pack, { name: '.dockerignore', type: 'file', mode: 0o644, mtime: new Date() }, withOutsideNames('', name));
+        }
+      }
+      pack.finalize();
+    })
+    .catch((error: unknown) => pack.destroy(error as Error));
+  return { stream: pack as AsyncIterable<Uint8Array>, dockerfile: name };
 }
 
-function addEntry(pack: tar.Pack, header: tar.Headers): Promise<void> {
-  return new Promise((resolve, reject) => {
-    pack.entry({ uid: 0, gid: 0, ...header }, (error?: Error | null) => (error ? reject(error) : resolve()));
+/**
+ * The `.dockerignore` sent: the folder's patterns, cleaned; with a Dockerfile from outside the
+ * folder, also its random name and `.dockerignore`, so the engine leaves both out of `COPY .`
+ * (what the docker CLI's `AddDockerfileToBuildContext` does).
+ */
+function withOutsideNames(patterns: string, outsideDockerfile: string | undefined): Uint8Array {
+  return new TextEncoder().encode(outsideDockerfile ? `${patterns}${outsideDockerfile}\n.dockerignore\n` : patterns);
+}
+
+function addEntry(pack: tar.Pack, header: tar.Headers, data?: Uint8Array): Promise<void> {
+  return new Promise((done, reject) => {
+    const callback = (error?: Error | null) => (error ? reject(error) : done());
+    const full = { uid: 0, gid: 0, ...header };
+    if (data) pack.entry({ ...full, size: data.length }, Buffer.from(data.buffer, data.byteOffset, data.byteLength), callback);
+    else pack.entry(full, callback);
   });
 }

@@ -83,7 +83,7 @@ describe('packFolder', () => {
       'lib/util.js': 'u',
     });
     try {
-      const entries = await unpackEntries(await packFolder(dir, 'Dockerfile'));
+      const entries = await unpackEntries((await packFolder(dir, 'Dockerfile')).stream);
       expect(entries.map((e) => `${e.type} ${e.name}`).sort()).toEqual([
         'directory lib',
         'file .dockerignore',
@@ -104,7 +104,7 @@ describe('packFolder', () => {
     try {
       const { symlink } = await import('node:fs/promises');
       await symlink('target.txt', `${dir}/link.txt`);
-      const entries = await unpackEntries(await packFolder(dir, 'Dockerfile'));
+      const entries = await unpackEntries((await packFolder(dir, 'Dockerfile')).stream);
       expect(entries.find((e) => e.name === 'link.txt')?.type).toBe('symlink');
       await expect(packFolder(`${dir}/target.txt`, 'Dockerfile')).rejects.toThrow(DockerArgumentError);
     } finally {
