@@ -44,3 +44,29 @@ export async function runImage(docker: DockerClient, image: string, cmd?: string
 export async function removeImages(docker: DockerClient, refs: readonly string[]): Promise<void> {
   for (const ref of refs) await docker.images.remove(ref, { force: true }).catch(() => {});
 }
+
+/** What one test file builds and writes: tags and temp folders, all removed by {@link BuildScratch.cleanup}. */
+export class BuildScratch {
+  readonly images: string[] = [];
+  readonly folders: string[] = [];
+
+  /** A unique `berth-build-test/<what>-<random>:1` tag, removed at cleanup. */
+  tag(what: string): string {
+    const ref = `${testRepo(what)}:1`;
+    this.images.push(ref);
+    return ref;
+  }
+
+  /** A temp folder holding `files`, removed at cleanup. */
+  async folder(files: Record<string, string>): Promise<string> {
+    const dir = await tempFolder(files);
+    this.folders.push(dir);
+    return dir;
+  }
+
+  /** Removes the images and folders. */
+  async cleanup(docker: DockerClient): Promise<void> {
+    await removeImages(docker, this.images);
+    await removeFolders(this.folders);
+  }
+}

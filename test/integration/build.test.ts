@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packFiles } from '../../src/engine/archive.js';
 import { type BuildMessage, DockerArgumentError, DockerBuildError, type DockerClient, isDockerBuildError } from '../../src/engine/index.js';
-import { removeFolders, removeImages, runImage, tempFolder, testRepo } from '../helpers/build.js';
+import { BuildScratch, runImage } from '../helpers/build.js';
 import { BUSYBOX, testClient } from '../helpers/engine.js';
 import { isPodman } from '../helpers/podman.js';
 
 let docker: DockerClient;
 let podman = false;
-const folders: string[] = [];
-const images: string[] = [];
+const scratch = new BuildScratch();
+const tag = (what: string) => scratch.tag(what);
 
 beforeAll(async () => {
   docker = testClient();
@@ -16,21 +16,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await removeImages(docker, images);
-  await removeFolders(folders);
+  await scratch.cleanup(docker);
   await docker.close();
 });
 
-/** A tag for this file's images, removed at the end. */
-function tag(what: string): string {
-  const ref = `${testRepo(what)}:1`;
-  images.push(ref);
-  return ref;
-}
-
 describe('images.build from a folder', () => {
   it('sends the folder minus what .dockerignore names, with ! exceptions and ** patterns', async () => {
-    const dir = await tempFolder({
+    const dir = await scratch.folder({
       Dockerfile: `FROM ${BUSYBOX}\nCOPY . /ctx\nCMD ["sh", "-c", "cd /ctx && find . -type f | sort"]\n`,
       '.dockerignore': '# comment\n*.log\n!keep.log\nsecrets\n**/*.tmp\ndocs/**/draft*\nDockerfile\n',
       'app.py': 'print(1)\n',
@@ -42,7 +34,6 @@ describe('images.build from a folder', () => {
       'docs/x/y/draft1.md': 'd',
       'docs/x/final.md': 'f',
     });
-    folders.push(dir);
     const ref = tag('ignore');
     const result = await docker.images.build(dir, { t: ref }).done();
     expect(result.id).toMatch(/^sha256:[0-9a-f]{64}$/);

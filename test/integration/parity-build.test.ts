@@ -21,15 +21,15 @@ import {
   isDockerStreamError,
   type ProgressMessage,
 } from '../../src/engine/index.js';
-import { removeFolders, removeImages, runImage, tempFolder, testRepo } from '../helpers/build.js';
+import { BuildScratch, runImage, testRepo } from '../helpers/build.js';
 import { BUSYBOX, testClient } from '../helpers/engine.js';
 import { isPodman, podmanLimitation } from '../helpers/podman.js';
 import { AUTH_REGISTRY, dockerConfig, OPEN_REGISTRY, REGISTRY_PASSWORD, REGISTRY_USER, registryUp } from '../helpers/registry.js';
 
 let docker: DockerClient;
 let podman = false;
-const images: string[] = [];
-const folders: string[] = [];
+const scratch = new BuildScratch();
+const { images, folders } = scratch;
 const clients: DockerClient[] = [];
 
 beforeAll(async () => {
@@ -38,23 +38,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await removeImages(docker, images);
   await Promise.all(clients.map((c) => c.close()));
-  await removeFolders(folders);
+  await scratch.cleanup(docker);
   await docker.close();
 });
 
-function tag(what: string): string {
-  const ref = `${testRepo(what)}:1`;
-  images.push(ref);
-  return ref;
-}
-
-async function folder(files: Record<string, string>): Promise<string> {
-  const dir = await tempFolder(files);
-  folders.push(dir);
-  return dir;
-}
+const tag = (what: string) => scratch.tag(what);
+const folder = (files: Record<string, string>) => scratch.folder(files);
 
 /** A tar context holding one Dockerfile made of `lines` (docker-py's `fileobj=`). */
 function dockerfile(...lines: string[]): Promise<Uint8Array> {
