@@ -1,4 +1,4 @@
-import { encodeRegistryAuth, type RegistryCredentials, registryOf } from './auth/registry.js';
+import { encodeRegistryAuth, encodeRegistryConfig, normaliseRegistry, type RegistryCredentials, registryOf } from './auth/registry.js';
 import { ImageBuild } from './build/stream.js';
 import { DockerArgumentError, DockerError, DockerStreamError, isDockerApiError } from './errors.js';
 import type { HttpCore } from './http/core.js';
@@ -26,9 +26,10 @@ export interface RegistryAuthOptions {
   registryAuth?: string | undefined;
   /**
    * Podman only: `false` lets Podman reach the registry over plain HTTP or unverified TLS (its
-   * `tlsVerify` parameter); Podman otherwise requires TLS unless `registries.conf` lists the
-   * registry as insecure. Docker ignores it: dockerd decides by its `insecure-registries`
-   * (loopback registries are insecure by default).
+   * `tlsVerify` parameter; a pull then goes through Podman's own `/libpod/images/pull`, as its
+   * Docker-compatible pull ignores the parameter); Podman otherwise requires TLS unless
+   * `registries.conf` lists the registry as insecure. Docker ignores it: dockerd decides by its
+   * `insecure-registries` (loopback registries are insecure by default).
    */
   tlsVerify?: boolean | undefined;
 }
@@ -88,6 +89,15 @@ export interface ImageBuildOptions extends CallOptions {
   shmsize?: number | undefined;
   /** Memory limit of `RUN` steps, in bytes. */
   memory?: number | undefined;
+  /**
+   * Credentials for registries the build pulls `FROM` images from, by registry (`localhost:5000`,
+   * `https://index.docker.io/v1/`), sent as `X-Registry-Config`. Default: every registry's
+   * credentials in `config.json` (as the docker CLI sends them; ones that cannot be read are left
+   * out). `false`: send none, read nothing.
+   */
+  credentials?: Record<string, RegistryCredentials> | false | undefined;
+  /** Podman only: `false` lets `FROM` pulls use plain HTTP or unverified TLS (see {@link RegistryAuthOptions.tlsVerify}). */
+  tlsVerify?: boolean | undefined;
 }
 
 /**
@@ -146,12 +156,23 @@ export class ImagesApi {
     checkImageRef(ref, 'ref');
     const { repo, tag, digest } = splitImageRef(ref);
     const auth = await this.#registryAuth(ref, options, false);
-    const response = await this.#core.request('POST', '/images/create', {
-      signal: options.signal,
-      headersTimeout: 0,
-      headers: auth ? { 'x-registry-auth': auth } : undefined,
-      query: { fromImage: repo, tag: digest ?? tag, platform: options.platform, tlsVerify: tlsQuery(options.tlsVerify) },
-    });
+    const headers = auth ? { 'x-registry-auth': auth } : undefined;
+    // Podman 4.3's compatible pull ignores tlsVerify; its own pull endpoint (same socket, same
+    // progress format, same auth header) honours it.
+    const podmanTls = options.tlsVerify === false && (await this.#isPodman(options.signal));
+    const response = podmanTls
+      ? await this.#core.request('POST', '/libpod/images/pull', {
+          signal: options.signal,
+          headersTimeout: 0,
+          headers,
+          query: { reference: ref, tlsVerify: 'false', ...platformQuery(options.platform) },
+        })
+      : await this.#core.request('POST', '/images/create', {
+          signal: options.signal,
+          headersTimeout: 0,
+          headers,
+          query: { fromImage: repo, tag: digest ?? tag, platform: options.platform },
+        });
     await followProgress(response.body, `pull of ${ref}`, options.onProgress);
   }
 
@@ -215,9 +236,11 @@ export class ImagesApi {
         body = packed.stream;
         if (dockerfile !== undefined) dockerfile = packed.dockerfile;
       }
+      const registryConfig = await this.#registryConfig(options);
       return this.#core.request('POST', '/build', {
         signal: options.signal,
         headersTimeout: 0,
+        headers: registryConfig ? { 'x-registry-config': registryConfig } : undefined,
         body,
         contentType: 'application/x-tar',
         query: {
@@ -239,6 +262,7 @@ export class ImagesApi {
           platform: options.platform,
           shmsize: options.shmsize,
           memory: options.memory,
+          tlsVerify: tlsQuery(options.tlsVerify),
         },
       });
     };
@@ -257,6 +281,23 @@ export class ImagesApi {
     return this.#podman;
   }
 
+  /** The `X-Registry-Config` value of a build: the user's credentials, else all of config.json's. */
+  async #registryConfig(options: ImageBuildOptions): Promise<string | undefined> {
+    if (options.credentials === false) return undefined;
+    let all = options.credentials;
+    if (!all) {
+      const { findAllCredentials } = await import('./auth/docker-config.js');
+      all = await findAllCredentials(this.#envOrProcess(), options.signal);
+    }
+    const normalised: Record<string, RegistryCredentials> = {};
+    for (const [registry, credentials] of Object.entries(all)) normalised[normaliseRegistry(registry)] = credentials;
+    return Object.keys(normalised).length ? encodeRegistryConfig(normalised) : undefined;
+  }
+
+  #envOrProcess(): Record<string, string | undefined> {
+    return this.#env ?? (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
+  }
+
   /** The `X-Registry-Auth` value for `ref`: the user's, else found in `config.json`; `{}` for a push without any. */
   async #registryAuth(ref: string, options: RegistryAuthOptions & CallOptions, forPush: boolean): Promise<string | undefined> {
     if (options.registryAuth) return options.registryAuth;
@@ -265,8 +306,7 @@ export class ImagesApi {
     if (options.credentials) credentials = { serverAddress: registry, ...options.credentials };
     else if (options.credentials !== false) {
       const { findCredentials } = await import('./auth/docker-config.js');
-      const env = this.#env ?? (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
-      credentials = await findCredentials(registry, env, options.signal);
+      credentials = await findCredentials(registry, this.#envOrProcess(), options.signal);
     }
     // dockerd reads a push's credentials from the body when the header is missing: send `{}` as the CLI does.
     return credentials || forPush ? encodeRegistryAuth(credentials) : undefined;
@@ -338,6 +378,13 @@ export class ImagesApi {
       query: { repo: options.repo, tag: options.tag },
     });
   }
+}
+
+/** `os[/arch[/variant]]` as the query of Podman's own pull. */
+function platformQuery(platform: string | undefined): Record<string, string | undefined> {
+  if (!platform) return {};
+  const [os, arch, variant] = platform.split('/');
+  return { OS: os, Arch: arch, Variant: variant };
 }
 
 /** Podman reads `tlsVerify` as Go's ParseBool: send `true`/`false`, not the `1`/`0` of other booleans. */

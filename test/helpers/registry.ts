@@ -24,22 +24,23 @@ export async function registryUp(registry: string): Promise<boolean> {
 /**
  * A temp DOCKER_CONFIG folder with `config` as config.json, and a bin folder holding a fake
  * `docker-credential-<name>` for each helper: a shell script that logs its stdin and prints
- * `answer` (or exits with `exit`).
+ * `answer` (or exits with `exit`) for `get`, and `list` as JSON for `list` (else exits 9).
  */
 export async function dockerConfig(
   config: unknown,
-  helpers: Record<string, { answer: string; exit?: number }> = {},
+  helpers: Record<string, { answer: string; exit?: number; list?: Record<string, string> }> = {},
 ): Promise<{ dir: string; bin: string; log: string; env: Record<string, string | undefined> }> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-docker-config-'));
   const bin = join(dir, 'bin');
   const log = join(dir, 'helper.log');
   await writeFile(join(dir, 'config.json'), typeof config === 'string' ? config : JSON.stringify(config));
   await mkdir(bin);
-  for (const [name, { answer, exit }] of Object.entries(helpers)) {
+  for (const [name, { answer, exit, list }] of Object.entries(helpers)) {
     const script = join(bin, `docker-credential-${name}`);
+    const onList = list ? `[ "$1" = list ] && { echo "${name} list " >> '${log}'; echo '${JSON.stringify(list)}'; exit 0; }\n` : '';
     await writeFile(
       script,
-      `#!/bin/sh\n[ "$1" = get ] || exit 9\nserver=$(cat)\necho "${name} $1 $server" >> '${log}'\ncat <<'JSON'\n${answer}\nJSON\nexit ${exit ?? 0}\n`,
+      `#!/bin/sh\n${onList}[ "$1" = get ] || exit 9\nserver=$(cat)\necho "${name} $1 $server" >> '${log}'\ncat <<'JSON'\n${answer}\nJSON\nexit ${exit ?? 0}\n`,
     );
     await chmod(script, 0o755);
   }

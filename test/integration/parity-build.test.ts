@@ -324,24 +324,24 @@ describe('pulls and credentials (docker-py api_image_test.py PullImageTest, cred
     await docker.images.push(`${pushed}:latest`, { tlsVerify: false });
   });
 
-  /** Podman 4.3's compatible pull cannot reach a plain-HTTP registry (README, Podman differences). */
-  function podmanCannotPull(test: string): boolean {
-    if (podman) podmanLimitation(test, "Podman 4.3's compatible pull ignores tlsVerify");
-    return podman;
-  }
-
   it('test_pull and test_pull_streaming (dockerode followProgress): progress messages, then the tag is listed', async () => {
-    if (podmanCannotPull('test_pull')) return;
     await docker.images.remove(`${pushed}:latest`);
     const progress: ProgressMessage[] = [];
     await docker.images.pull(pushed, { onProgress: (m) => progress.push(m), tlsVerify: false });
     expect(progress.length).toBeGreaterThan(0);
-    expect(progress.some((m) => typeof m.status === 'string')).toBe(true);
+    // Docker's progress says `status`; Podman's own pull (used for tlsVerify: false) says `stream`.
+    expect(progress.some((m) => typeof (m.status ?? m.stream) === 'string')).toBe(true);
     expect((await docker.images.inspect(`${pushed}:latest`)).RepoTags).toContain(`${pushed}:latest`);
   });
 
   it('test_pull_invalid_platform: the engine refuses, a typed error', async () => {
     const error = await docker.images.pull(pushed, { platform: 'foobar', tlsVerify: false, credentials: false }).catch((e: unknown) => e);
+    if (podman) {
+      // Podman checks the platform only against a multi-platform manifest; this image has one platform.
+      podmanLimitation('pull with an invalid platform', 'Podman does not check the platform of a single-platform image');
+      expect(error).toBeUndefined();
+      return;
+    }
     expect(isDockerApiError(error) || isDockerStreamError(error)).toBe(true);
   });
 
@@ -351,10 +351,7 @@ describe('pulls and credentials (docker-py api_image_test.py PullImageTest, cred
     const error = await docker.images
       .pull(pushed, { signal: controller.signal, tlsVerify: false, onProgress: () => controller.abort(reason) })
       .catch((e: unknown) => e);
-    if (podman && error !== reason) {
-      podmanLimitation('pull abort', "Podman 4.3's compatible pull fails before its first progress message");
-      expect(isDockerStreamError(error)).toBe(true);
-    } else expect(error).toBe(reason);
+    expect(error).toBe(reason);
   });
 
   it('store_test test_get_nonexistent and test_unavailable_store: a helper without the entry means none; a missing helper is typed', async () => {
@@ -368,7 +365,7 @@ describe('pulls and credentials (docker-py api_image_test.py PullImageTest, cred
     const { DockerClient } = await import('../../src/engine/index.js');
     const client = new DockerClient({ env: made.env });
     clients.push(client);
-    if (!podman) await client.images.pull(pushed, { tlsVerify: false });
+    await client.images.pull(pushed, { tlsVerify: false });
     const error = await client.images.pull(`${AUTH_REGISTRY}/x/y:1`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DockerCredentialsError);
     expect((error as DockerCredentialsError).helper).toBe('docker-credential-nosuchstore');

@@ -81,15 +81,35 @@ export function normaliseRegistry(address: string): string {
  * the encoding of `{}` (what the docker CLI sends for an anonymous push).
  */
 export function encodeRegistryAuth(credentials: RegistryCredentials | undefined): string {
+  return base64Url(JSON.stringify(authBody(credentials)));
+}
+
+/** Credentials with the engine's field names (`serveraddress`, `identitytoken`, …). */
+function authBody(credentials: RegistryCredentials | undefined): Record<string, string> {
   const body: Record<string, string> = {};
   if (credentials?.username !== undefined) body.username = credentials.username;
   if (credentials?.password !== undefined) body.password = credentials.password;
   if (credentials?.email !== undefined) body.email = credentials.email;
   if (credentials?.serverAddress !== undefined) body.serveraddress = credentials.serverAddress;
   if (credentials?.identityToken !== undefined) body.identitytoken = credentials.identityToken;
-  const bytes = new TextEncoder().encode(JSON.stringify(body));
+  return body;
+}
+
+/**
+ * The `X-Registry-Config` header of a build: base64url JSON of registry → credentials (the
+ * engine's field names), used when a `FROM` image is pulled.
+ */
+export function encodeRegistryConfig(all: Record<string, RegistryCredentials>): string {
+  const body: Record<string, Record<string, string>> = {};
+  for (const [registry, credentials] of Object.entries(all)) {
+    body[registry] = authBody({ serverAddress: registry, ...credentials });
+  }
+  return base64Url(JSON.stringify(body));
+}
+
+function base64Url(text: string): string {
   let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
+  for (const b of new TextEncoder().encode(text)) binary += String.fromCharCode(b);
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_');
 }
 
