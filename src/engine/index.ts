@@ -8,6 +8,7 @@ export {
   DOCKER_HUB_ADDRESS,
   type DockerConfigFile,
   encodeRegistryAuth,
+  encodeRegistryConfig,
   normaliseRegistry,
   type RegistryCredentials,
   registryOf,

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findCredentials, runCredentialHelper } from '../../../src/engine/auth/docker-config.js';
-import { resolveCredentials } from '../../../src/engine/auth/registry.js';
+import { findAllCredentials, findCredentials, listCredentialHelper, runCredentialHelper } from '../../../src/engine/auth/docker-config.js';
+import { encodeRegistryConfig, resolveCredentials } from '../../../src/engine/auth/registry.js';
 import {
   DOCKER_HUB_ADDRESS,
   DockerCredentialsError,
@@ -162,5 +162,43 @@ describe('config.json and helpers on disk', () => {
   it('"credentials not found" from a helper means none, not an error', async () => {
     const { env } = await config({}, { empty: { answer: 'credentials not found in native keychain', exit: 1 } });
     expect(await runCredentialHelper('empty', 'r.io', env)).toBeUndefined();
+  });
+});
+
+describe('every registry for a build (X-Registry-Config)', () => {
+  it('collects auths, credHelpers and what the credsStore lists; unreadable ones are left out', async () => {
+    const answer = (user: string) => JSON.stringify({ Username: user, Secret: 's' });
+    const { env, log } = await config(
+      {
+        auths: { 'https://index.docker.io/v1/': { auth: authField('hub', 'h') } },
+        credHelpers: { 'helped.io': 'hostly', 'gone.io': 'absent' },
+        credsStore: 'lister',
+      },
+      { hostly: { answer: answer('helped') }, lister: { answer: answer('listed'), list: { 'https://listed.io/v2/': 'x' } } },
+    );
+    const all = await findAllCredentials(env);
+    expect(Object.keys(all).sort()).toEqual([DOCKER_HUB_ADDRESS, 'helped.io', 'listed.io'].sort());
+    expect(all['listed.io']).toMatchObject({ username: 'listed', password: 's' });
+    // credsStore wins over an auths entry, as in the CLI: Docker Hub's credentials come from the store.
+    expect(all[DOCKER_HUB_ADDRESS]).toMatchObject({ username: 'listed' });
+    const { readFile } = await import('node:fs/promises');
+    expect((await readFile(log, 'utf8')).split('\n').filter(Boolean).sort()).toEqual([
+      'hostly get helped.io',
+      'lister get https://index.docker.io/v1/',
+      'lister get listed.io',
+      'lister list ',
+    ]);
+  });
+
+  it('encodes registry to credentials as base64url JSON with the engine field names', () => {
+    const header = encodeRegistryConfig({ 'r.io': { username: 'u', password: 'p' } });
+    const json = JSON.parse(Buffer.from(header.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
+    expect(json).toEqual({ 'r.io': { username: 'u', password: 'p', serveraddress: 'r.io' } });
+  });
+
+  it('list: a helper that is missing is a typed error; an empty answer is no registries', async () => {
+    const { env } = await config({}, { quiet: { answer: '', list: {} } });
+    expect(await listCredentialHelper('quiet', env)).toEqual([]);
+    await expect(listCredentialHelper('absent', env)).rejects.toThrow(/docker-credential-absent: not found on PATH/);
   });
 });
