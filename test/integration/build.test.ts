@@ -110,6 +110,7 @@ describe('images.build from a tar context', () => {
     const cached = await docker.images.build(context, { t: ref }).done();
     expect(cached.id).toBe(first.id);
     const fresh = await docker.images.build(context, { t: ref, nocache: true }).done();
+    scratch.images.push(first.id); // untagged by the rebuild: removed at the end
     expect(fresh.id).not.toBe(first.id);
   });
 });

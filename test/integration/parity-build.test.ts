@@ -59,7 +59,9 @@ async function collect(build: AsyncIterable<BuildMessage>): Promise<BuildMessage
 
 describe('docker-py api_build_test.py', () => {
   it('test_build_streaming: the progress is a stream of decoded messages', async () => {
-    const messages = await collect(docker.images.build(await dockerfile(`FROM ${BUSYBOX}`, 'RUN mkdir -p /tmp/test', 'EXPOSE 8080')));
+    const messages = await collect(
+      docker.images.build(await dockerfile(`FROM ${BUSYBOX}`, 'RUN mkdir -p /tmp/test', 'EXPOSE 8080'), { t: tag('streaming') }),
+    );
     expect(messages.length).toBeGreaterThan(0);
     expect(messages.every((m) => typeof m === 'object' && m !== null)).toBe(true);
   });
@@ -187,7 +189,7 @@ describe('docker-py api_build_test.py', () => {
   it('test_build_stderr_data: stderr of a step reaches the stream (Docker colours it)', async () => {
     const snippet = 'Ancient Temple (Mystic Oriental Dream ~ Ancient Temple)';
     const messages = await collect(
-      docker.images.build(await dockerfile(`FROM ${BUSYBOX}`, `RUN sh -c ">&2 echo '${snippet}'"`), { nocache: true }),
+      docker.images.build(await dockerfile(`FROM ${BUSYBOX}`, `RUN sh -c ">&2 echo '${snippet}'"`), { nocache: true, t: tag('stderr') }),
     );
     const lines = messages.map((m) => m.stream);
     if (podman) expect(lines).toContain(`${snippet}\n`);
