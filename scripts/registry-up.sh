@@ -37,7 +37,8 @@ if ! command -v docker-registry >/dev/null || ! command -v htpasswd >/dev/null |
 fi
 
 mkdir -p "$DIR"
-[ -s "$DIR/htpasswd" ] || htpasswd -Bbc "$DIR/htpasswd" "$USER_NAME" "$PASSWORD" 2>/dev/null
+# Written each time, so a changed BERTH_REGISTRY_USER or _PASSWORD takes effect (the registry reads it per request).
+htpasswd -Bbc "$DIR/htpasswd" "$USER_NAME" "$PASSWORD" 2>/dev/null
 
 start() { # name port auth(yes|no)
   local name=$1 port=$2 auth=$3 conf="$DIR/$1.yml" pidfile="$DIR/$1.pid"
