@@ -37,7 +37,7 @@ if ! command -v docker-registry >/dev/null || ! command -v htpasswd >/dev/null |
 fi
 
 mkdir -p "$DIR"
-# Written each time, so a changed BERTH_REGISTRY_USER or _PASSWORD takes effect (the registry reads it per request).
+# Written each time, so a changed BERTH_REGISTRY_USER or _PASSWORD takes effect (at the registry's next start).
 htpasswd -Bbc "$DIR/htpasswd" "$USER_NAME" "$PASSWORD" 2>/dev/null
 
 start() { # name port auth(yes|no)
