@@ -1,4 +1,5 @@
 import { encodeRegistryAuth, encodeRegistryConfig, normaliseRegistry, type RegistryCredentials, registryOf } from './auth/registry.js';
+import type { PackedFolder } from './build/folder.js';
 import { ImageBuild } from './build/stream.js';
 import { DockerArgumentError, DockerError, DockerStreamError, isDockerApiError } from './errors.js';
 import type { HttpCore } from './http/core.js';
@@ -229,42 +230,50 @@ export class ImagesApi {
       }
     }
     const start = async () => {
+      const registryConfig = await this.#registryConfig(options);
+      const extrahosts =
+        // Docker reads repeated `extrahosts` parameters, Podman one JSON array (a repeated one is its 400).
+        options.extrahosts && ((await this.#isPodman(options.signal)) ? JSON.stringify(options.extrahosts) : options.extrahosts);
       let body = context;
       let dockerfile = options.dockerfile;
+      let packed: PackedFolder | undefined;
       if (typeof context === 'string') {
-        const packed = await (await import('./build/folder.js')).packFolder(context, options.dockerfile ?? 'Dockerfile');
+        packed = await (await import('./build/folder.js')).packFolder(context, options.dockerfile ?? 'Dockerfile');
         body = packed.stream;
         if (dockerfile !== undefined) dockerfile = packed.dockerfile;
       }
-      const registryConfig = await this.#registryConfig(options);
-      return this.#core.request('POST', '/build', {
-        signal: options.signal,
-        headersTimeout: 0,
-        headers: registryConfig ? { 'x-registry-config': registryConfig } : undefined,
-        body,
-        contentType: 'application/x-tar',
-        query: {
-          t: tags,
-          dockerfile,
-          buildargs: options.buildargs ? JSON.stringify(options.buildargs) : undefined,
-          labels: options.labels ? JSON.stringify(options.labels) : undefined,
-          target: options.target,
-          nocache: options.nocache,
-          pull: options.pull,
-          rm: options.rm,
-          forcerm: options.forcerm,
-          q: options.q,
-          cachefrom: options.cachefrom ? JSON.stringify(options.cachefrom) : undefined,
-          networkmode: options.networkmode,
-          // Docker reads repeated `extrahosts` parameters, Podman one JSON array (a repeated one is its 400).
-          extrahosts:
-            options.extrahosts && ((await this.#isPodman(options.signal)) ? JSON.stringify(options.extrahosts) : options.extrahosts),
-          platform: options.platform,
-          shmsize: options.shmsize,
-          memory: options.memory,
-          tlsVerify: tlsQuery(options.tlsVerify),
-        },
-      });
+      // A request that fails before the engine read the whole context leaves the folder walk waiting: end it.
+      return this.#core
+        .request('POST', '/build', {
+          signal: options.signal,
+          headersTimeout: 0,
+          headers: registryConfig ? { 'x-registry-config': registryConfig } : undefined,
+          body,
+          contentType: 'application/x-tar',
+          query: {
+            t: tags,
+            dockerfile,
+            buildargs: options.buildargs ? JSON.stringify(options.buildargs) : undefined,
+            labels: options.labels ? JSON.stringify(options.labels) : undefined,
+            target: options.target,
+            nocache: options.nocache,
+            pull: options.pull,
+            rm: options.rm,
+            forcerm: options.forcerm,
+            q: options.q,
+            cachefrom: options.cachefrom ? JSON.stringify(options.cachefrom) : undefined,
+            networkmode: options.networkmode,
+            extrahosts,
+            platform: options.platform,
+            shmsize: options.shmsize,
+            memory: options.memory,
+            tlsVerify: tlsQuery(options.tlsVerify),
+          },
+        })
+        .catch((error: unknown) => {
+          packed?.cancel(error);
+          throw error;
+        });
     };
     return new ImageBuild(start, tags);
   }

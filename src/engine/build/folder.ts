@@ -39,6 +39,8 @@ async function loadIgnore(root: string, dockerfile: string): Promise<DockerIgnor
 export interface PackedFolder {
   stream: AsyncIterable<Uint8Array>;
   dockerfile: string;
+  /** Stops the walk and closes open files, when the stream will not be read to its end. */
+  cancel(reason?: unknown): void;
 }
 
 /**
@@ -110,7 +112,11 @@ export async function packFolder(root: string, dockerfile: string): Promise<Pack
       pack.finalize();
     })
     .catch((error: unknown) => pack.destroy(error as Error));
-  return { stream: pack as AsyncIterable<Uint8Array>, dockerfile: name };
+  return {
+    stream: pack as AsyncIterable<Uint8Array>,
+    dockerfile: name,
+    cancel: (reason) => pack.destroy(reason instanceof Error ? reason : undefined),
+  };
 }
 
 /**

@@ -112,3 +112,24 @@ describe('packFolder', () => {
     }
   });
 });
+
+describe('packFolder cancel', () => {
+  it('stops the walk and closes the files it opened when the stream is not read to its end', async () => {
+    const { readdirSync } = await import('node:fs');
+    const files: Record<string, string> = { Dockerfile: 'FROM scratch\n' };
+    for (let i = 0; i < 20; i++) files[`big${i}.bin`] = 'x'.repeat(1024 * 1024);
+    const dir = await tempFolder(files);
+    const openFiles = () => readdirSync('/proc/self/fd').length;
+    const before = openFiles();
+    try {
+      const packed = await packFolder(dir, 'Dockerfile');
+      const iterator = packed.stream[Symbol.asyncIterator]();
+      await iterator.next(); // the walk has started and holds a file open
+      packed.cancel(new Error('request failed'));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(openFiles()).toBeLessThanOrEqual(before);
+    } finally {
+      await removeFolders([dir]);
+    }
+  });
+});
