@@ -185,6 +185,19 @@ describe('images.build errors', () => {
     expect(() => docker.images.build('')).toThrow(DockerArgumentError);
   });
 
+  it('breaking out of the loop stops the build on the engine; done() then says so', async () => {
+    const marker = `started-${Math.random().toString(36).slice(2)}`;
+    const context = await packFiles([{ path: 'Dockerfile', data: `FROM ${BUSYBOX}\nRUN echo ${marker} && sleep 60\n` }]);
+    const build = docker.images.build(context, { nocache: true, forcerm: true });
+    for await (const message of build) if (message.stream?.includes(marker)) break;
+    await expect(build.done()).rejects.toThrow(/stopped before it finished/);
+    // The step's container goes away: the engine saw the connection close and stopped the build.
+    const stepContainers = async () =>
+      (await docker.containers.list({ all: true })).filter((c) => String(c.Command ?? '').includes(marker)).length;
+    for (let i = 0; i < 60 && (await stepContainers()) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await stepContainers()).toBe(0);
+  });
+
   it('an abort ends the build with the signal reason', async () => {
     const context = await packFiles([{ path: 'Dockerfile', data: `FROM ${BUSYBOX}\nRUN echo started && sleep 60\n` }]);
     const controller = new AbortController();

@@ -70,6 +70,11 @@ export class ImageBuild implements AsyncIterable<BuildMessage> {
         if (next.done) break;
       }
     }
+    if (!this.#finished)
+      throw new DockerBuildError({
+        daemonMessage: 'the build was stopped before it finished (cancel() or a break out of the loop)',
+        output: this.#output,
+      });
     if (!this.#id) throw new DockerBuildError({ daemonMessage: 'the build ended without reporting an image ID', output: this.#output });
     return { id: this.#id, tags: [...this.#tags], output: this.#output };
   }
