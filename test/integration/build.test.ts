@@ -103,6 +103,14 @@ describe('images.build from a tar context', () => {
     expect((await docker.images.inspect(result.id)).Id).toBe(result.id);
   });
 
+  it('q (quiet) prints no step output and still gives the image ID', async () => {
+    const context = await packFiles([{ path: 'Dockerfile', data: `FROM ${BUSYBOX}\nRUN echo quiet-marker\n` }]);
+    const ref = tag('quiet');
+    const result = await docker.images.build(context, { t: ref, q: true, nocache: true }).done();
+    expect(result.output).not.toContain('quiet-marker');
+    expect(result.id).toBe((await docker.images.inspect(ref)).Id);
+  });
+
   it('nocache rebuilds a step the cache would otherwise reuse', async () => {
     const context = await packFiles([{ path: 'Dockerfile', data: `FROM ${BUSYBOX}\nRUN date +%s%N > /stamp\n` }]);
     const ref = tag('cache');

@@ -110,8 +110,8 @@ export class ImageBuild implements AsyncIterable<BuildMessage> {
       }
       this.#finished = true;
       if (!this.#id) {
-        // Podman 4 sends no `aux` ID; its last line is the full ID, Docker's `Successfully built <short id>`.
-        const last = /(?:^|\n)(?:Successfully built )?([0-9a-f]{12,64})\s*$/.exec(this.#output);
+        // A quiet Docker build sends no `aux` ID, only `sha256:<id>`; without `aux` the last line `Successfully built <id>` says it.
+        const last = /(?:^|\n)(?:Successfully built |sha256:)?([0-9a-f]{12,64})\s*$/.exec(this.#output);
         if (last?.[1]) this.#id = last[1].length === 64 ? `sha256:${last[1]}` : last[1];
       }
     } finally {
