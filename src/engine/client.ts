@@ -40,7 +40,10 @@ export interface DockerClientOptions {
         headers?: number | undefined;
       }
     | undefined;
-  /** Environment read for `DOCKER_HOST`, `DOCKER_CONTEXT`, … Default `process.env`. */
+  /**
+   * Environment read for `DOCKER_HOST`, `DOCKER_CONTEXT`, …, and for registry credentials
+   * (`DOCKER_CONFIG`, `HOME`, and the `PATH` credential helpers are found on). Default `process.env`.
+   */
   env?: Record<string, string | undefined> | undefined;
 }
 
@@ -61,7 +64,7 @@ export class DockerClient {
   readonly containers: ContainersApi;
   /** Commands in running containers. */
   readonly exec: ExecApi;
-  /** Image inspect, list, pull, import, tag and remove. */
+  /** Image inspect, list, pull, push, build, import, tag and remove. */
   readonly images: ImagesApi;
   readonly #core: HttpCore;
   readonly #options: DockerClientOptions;
