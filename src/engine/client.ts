@@ -42,7 +42,10 @@ export interface DockerClientOptions {
         headers?: number | undefined;
       }
     | undefined;
-  /** Environment read for `DOCKER_HOST`, `DOCKER_CONTEXT`, … Default `process.env`. */
+  /**
+   * Environment read for `DOCKER_HOST`, `DOCKER_CONTEXT`, …, and for registry credentials
+   * (`DOCKER_CONFIG`, `HOME`, and the `PATH` credential helpers are found on). Default `process.env`.
+   */
   env?: Record<string, string | undefined> | undefined;
 }
 
@@ -63,7 +66,7 @@ export class DockerClient {
   readonly containers: ContainersApi;
   /** Commands in running containers. */
   readonly exec: ExecApi;
-  /** Image inspect, list, pull, import, tag and remove. */
+  /** Image inspect, list, pull, push, build, import, tag and remove. */
   readonly images: ImagesApi;
   /** Networks: create (an `Internal` one has no route out), connect and disconnect containers, remove, prune. */
   readonly networks: NetworksApi;
@@ -81,7 +84,7 @@ export class DockerClient {
     this.system = new SystemApi(this.#core);
     this.containers = new ContainersApi(this.#core);
     this.exec = new ExecApi(this.#core);
-    this.images = new ImagesApi(this.#core);
+    this.images = new ImagesApi(this.#core, options.env);
     this.networks = new NetworksApi(this.#core);
     this.volumes = new VolumesApi(this.#core);
   }

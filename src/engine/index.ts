@@ -4,6 +4,17 @@
  */
 
 export type { ArchiveFile } from './archive.js';
+export {
+  DOCKER_HUB_ADDRESS,
+  type DockerConfigFile,
+  encodeRegistryAuth,
+  encodeRegistryConfig,
+  normaliseRegistry,
+  type RegistryCredentials,
+  registryOf,
+} from './auth/registry.js';
+export { DockerIgnore } from './build/dockerignore.js';
+export type { ImageBuild, ImageBuildResult } from './build/stream.js';
 export { DockerClient, type DockerClientOptions } from './client.js';
 export type {
   AttachedStream,
@@ -30,13 +41,17 @@ export {
   DockerApiError,
   type DockerApiErrorReason,
   DockerArgumentError,
+  DockerBuildError,
   DockerConnectionError,
+  DockerCredentialsError,
   DockerError,
   type DockerErrorCode,
   DockerStreamError,
   isDockerApiError,
   isDockerArgumentError,
+  isDockerBuildError,
   isDockerConnectionError,
+  isDockerCredentialsError,
   isDockerError,
   isDockerStreamError,
 } from './errors.js';
@@ -44,13 +59,17 @@ export type { ExecApi, ExecRunOptions, ExecRunResult, ExecStartOptions } from '.
 export type { OutputStream } from './frames.js';
 export { MAX_API_VERSION, MIN_API_VERSION } from './http/core.js';
 export type {
+  ImageBuildContext,
+  ImageBuildOptions,
   ImageImportOptions,
   ImageListOptions,
   ImageLoadOptions,
   ImagePruneOptions,
   ImagePullOptions,
+  ImagePushOptions,
   ImageRemoveOptions,
   ImagesApi,
+  RegistryAuthOptions,
 } from './images.js';
 export type {
   NetworkConnectOptions,

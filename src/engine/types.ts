@@ -336,6 +336,14 @@ export interface ProgressMessage {
   [key: string]: unknown;
 }
 
+/** One message of the image build progress stream (`POST /build`). */
+export interface BuildMessage extends ProgressMessage {
+  /** A piece of the build's output (step headers and what the steps print). */
+  stream?: string;
+  /** `{ ID: 'sha256:…' }` once the image is written (Docker). */
+  aux?: { ID?: string; [key: string]: unknown };
+}
+
 /** The answer of `GET /version`. */
 export interface SystemVersion {
   Version: string;
