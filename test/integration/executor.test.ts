@@ -36,7 +36,7 @@ async function expectDeviceRequestsRefused(ex: DockerCommandLineCodeExecutor, te
 
 let shared: DockerCommandLineCodeExecutor;
 let sharedDir: string;
-const isWorkspace = (name: string) => /^berth-[A-Za-z0-9]{6}$/.test(name);
+const isWorkspace = (name: string) => /^berth-ws-\d+-[A-Za-z0-9]{6}$/.test(name);
 let tempBefore: Set<string>;
 
 beforeAll(async () => {
@@ -52,7 +52,7 @@ afterAll(async () => {
   await shared.stop();
   rmSync(sharedDir, { recursive: true, force: true });
   await docker.close();
-  // Every temp workspace an executor made (tmpdir/berth-XXXXXX) must be gone.
+  // Every temp workspace an executor made (tmpdir/berth-ws-PID-XXXXXX) must be gone.
   const left = readdirSync(tmpdir()).filter((name) => isWorkspace(name) && !tempBefore.has(name));
   expect(left).toEqual([]);
   rmSync(tmpdir(), { recursive: true, force: true });
