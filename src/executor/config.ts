@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ResolvedOptions } from './options.js';
 import type { DockerCommandLineCodeExecutorOptions, SandboxOptions, VolumeBinding, WorkspaceMode } from './types.js';
 
 /** autogen's provider string for the Docker executor. */
@@ -147,6 +148,36 @@ export interface ExecutorConfigSource {
   pidsLimit?: number | undefined;
   environment?: Record<string, string> | undefined;
   workspace?: WorkspaceMode | undefined;
+}
+
+/** An executor's settings for {@link toComponent}, from its resolved options and container name. */
+export function configSourceOf(options: ResolvedOptions, containerName: string): ExecutorConfigSource {
+  const raw = options.raw;
+  return {
+    image: options.image,
+    containerName,
+    containerNameGenerated: raw.containerName === undefined,
+    timeout: options.timeout,
+    workDir: raw.workDir,
+    bindDir: raw.bindDir ?? raw.workDir,
+    autoRemove: options.autoRemove,
+    stopContainer: options.stopContainer,
+    functionsModule: options.functionsModule,
+    extraVolumes: { ...raw.extraVolumes },
+    extraHosts: { ...raw.extraHosts },
+    initCommand: raw.initCommand,
+    deleteTmpFiles: options.deleteTmpFiles,
+    hasFunctions: options.functions.length > 0,
+    hasDeviceRequests: raw.deviceRequests !== undefined,
+    sandbox: raw.sandbox,
+    user: raw.user,
+    networkMode: raw.networkMode,
+    memoryBytes: raw.memoryBytes,
+    cpus: raw.cpus,
+    pidsLimit: raw.pidsLimit,
+    environment: raw.environment,
+    workspace: raw.workspace,
+  };
 }
 
 /** Names autogen (and Berth) generate: `autogen-code-exec-` and a hyphenated UUID. */

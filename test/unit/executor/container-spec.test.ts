@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { buildContainerSpec, type ContainerSpecInput, OWN_INIT_SCRIPT } from '../../../src/executor/container-spec.js';
 import type { DockerCommandLineCodeExecutorOptions } from '../../../src/index.js';
 
+const BIND = { binds: ['/ws:/workspace:rw'], volumes: {} };
+const VOLUME = { binds: [], volumes: { '/workspace': {} } };
 const owner = { 'berth.executor.id': 'id', 'berth.host.pid': '1', 'berth.host.name': 'h' };
 const spec = (options: DockerCommandLineCodeExecutorOptions, more: Partial<ContainerSpecInput> = {}) =>
-  buildContainerSpec({ options, image: 'img', mode: 'bind', bindSource: '/ws', ownerLabels: owner, init: 'engine', ...more });
+  buildContainerSpec({ options, image: 'img', workspace: BIND, ownerLabels: owner, init: 'engine', ...more });
 
 describe('buildContainerSpec: defaults', () => {
   it('builds the plain container: engine init, never AutoRemove, pids limit, no MKNOD, workspace bind, labels', () => {
@@ -39,8 +41,8 @@ describe('buildContainerSpec: defaults', () => {
     expect(OWN_INIT_SCRIPT).toMatch(/trap 'exit 0' TERM/);
   });
 
-  it('copy mode: an anonymous volume at /workspace and no workspace bind', () => {
-    const body = spec({ extraVolumes: { '/data': { bind: '/data', mode: 'ro' } } }, { mode: 'copy', bindSource: undefined });
+  it('a workspace volume (copy mode) instead of the workspace bind', () => {
+    const body = spec({ extraVolumes: { '/data': { bind: '/data', mode: 'ro' } } }, { workspace: VOLUME });
     expect(body.Volumes).toEqual({ '/workspace': {} });
     expect(body.HostConfig?.Binds).toEqual(['/data:/data:ro']);
   });
