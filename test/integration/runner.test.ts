@@ -1,0 +1,286 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerClient } from '../../src/engine/index.js';
+import { type BlockContext, runBlock } from '../../src/executor/run-block.js';
+import { createRunnerBackend, type RunnerBackend } from '../../src/executor/runner/backend.js';
+import { BUSYBOX, PYTHON, TEST_LABEL } from '../helpers/engine.js';
+
+const docker = new DockerClient();
+const ENV = ['PYTHONUNBUFFERED=1'];
+
+afterAll(async () => {
+  await docker.close();
+});
+
+/** A labelled container as the executor makes one: /workspace, an init, a shell that waits. */
+async function container(image: string, extra: { pidsLimit?: number } = {}): Promise<string> {
+  const { Id } = await docker.containers.create({
+    Image: image,
+    Entrypoint: ['/bin/sh'],
+    Tty: true,
+    WorkingDir: '/workspace',
+    Env: ENV,
+    Labels: { [TEST_LABEL]: '1' },
+    HostConfig: { Init: true, AutoRemove: false, PidsLimit: extra.pidsLimit ?? 4096 },
+  });
+  await docker.containers.start(Id);
+  return Id;
+}
+
+function context(containerId: string, overrides: Partial<BlockContext> = {}): BlockContext {
+  return {
+    docker,
+    containerId,
+    env: ENV,
+    user: undefined,
+    timeout: 20,
+    onOutput: undefined,
+    reapAfterBlock: false,
+    interpreters: new Map(),
+    ...overrides,
+    // Each run spends its own budget.
+    budget: { ...(overrides.budget ?? { stdout: 1024 * 1024, stderr: 1024 * 1024 }) },
+  };
+}
+
+const EXTENSION: Record<string, string> = { python: 'py', bash: 'sh', sh: 'sh' };
+let counter = 0;
+
+/** Writes a block's file into the container's workspace; returns its path relative to /workspace. */
+async function put(containerId: string, language: string, code: string, name?: string): Promise<string> {
+  const file = name ?? `block_${counter++}.${EXTENSION[language]}`;
+  await docker.containers.putFiles(containerId, '/workspace', [{ path: file, data: code }]);
+  return file;
+}
+
+/** Processes in the container other than PID 1, its shell, the runner and the probe (from /proc). */
+async function processes(containerId: string): Promise<string[]> {
+  const script =
+    'me=$$; for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" = 1 ] && continue; [ "$p" = "$me" ] && continue; [ "$p" = "$1" ] && continue; ' +
+    'read -r st < "$d/stat" 2>/dev/null || continue; st=${st##*) }; set -- $st "$1"; [ "$2" = "$me" ] && continue; ' +
+    'c=$(tr "\\0\\n" "  " < "$d/cmdline" 2>/dev/null | cut -c1-200); [ "$c" = "/bin/sh " ] && continue; echo "$p $c"; done';
+  const result = await docker.exec.run(containerId, ['sh', '-c', script, 'probe', '']);
+  return result.stdout.split('\n').filter((line) => line.trim() !== '' && !line.includes('Berth'));
+}
+
+describe('runner, fresh mode, on dockerd', () => {
+  let id: string;
+  let backend: RunnerBackend;
+
+  beforeAll(async () => {
+    id = await container(PYTHON);
+    const made = await createRunnerBackend(docker, id, { user: undefined, env: ENV });
+    if (!made) throw new Error('the runner did not start in the python image');
+    backend = made;
+  });
+
+  afterAll(async () => {
+    await backend?.dispose();
+    await docker.containers.remove(id, { force: true }).catch(() => {});
+  });
+
+  /** Runs the same block through the exec path and the runner; both outcomes. */
+  async function both(language: string, code: string, name?: string, overrides: Partial<BlockContext> = {}) {
+    const file = await put(id, language, code, name);
+    const viaExec = await runBlock(context(id, overrides), language, file, undefined);
+    const viaRunner = await backend.run(context(id, overrides), language, file, undefined);
+    return { viaExec, viaRunner, file };
+  }
+
+  const SAME: [string, string, string][] = [
+    ['__name__, __file__, argv[0] and sys.path[0]', 'python', 'import sys\nprint(__name__, __file__, sys.argv, sys.path[0])'],
+    ['a module named by the file imports from its folder', 'python', 'import os, sys\nprint(os.getcwd(), sys.path[0] in sys.path)'],
+    ['sys.exit(n)', 'python', 'import sys\nprint("before")\nsys.exit(7)'],
+    ['sys.exit with a message', 'python', 'import sys\nsys.exit("bad things")'],
+    [
+      'os._exit(n) without flushing atexit',
+      'python',
+      'import os, atexit\natexit.register(lambda: print("atexit"))\nprint("x", flush=True)\nos._exit(9)',
+    ],
+    [
+      'an uncaught exception: traceback on stderr, exit 1',
+      'python',
+      'def inner():\n    raise ValueError("boom")\ndef outer():\n    inner()\nprint("out")\nouter()',
+    ],
+    ['a chained exception', 'python', 'try:\n    1/0\nexcept ZeroDivisionError as e:\n    raise KeyError("k") from e'],
+    ['a syntax error', 'python', 'print("a"\nx = ('],
+    [
+      'atexit handlers run, in order',
+      'python',
+      'import atexit\natexit.register(print, "one")\natexit.register(print, "two")\nprint("main")',
+    ],
+    ['stdin reads end-of-file', 'python', 'import sys\nprint(repr(sys.stdin.read()), sys.stdin.isatty())'],
+    [
+      'signals have the default handlers of a fresh interpreter',
+      'python',
+      'import signal\nprint([str(signal.getsignal(s)) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD, signal.SIGHUP)])\nprint(signal.pthread_sigmask(signal.SIG_BLOCK, []))',
+    ],
+    ['a KeyboardInterrupt exits 130', 'python', 'raise KeyboardInterrupt'],
+    ['the process is killed by a signal', 'python', 'import os, signal\nos.kill(os.getpid(), signal.SIGKILL)'],
+    [
+      'threads run, and the interpreter waits for them',
+      'python',
+      'import threading, time\ndef work():\n    time.sleep(0.2)\n    print("thread done")\nthreading.Thread(target=work).start()\nprint("main done")',
+    ],
+    [
+      'subprocess works',
+      'python',
+      'import subprocess, sys\nprint(subprocess.run(["sh", "-c", "echo $0; exit 3", "sub"], capture_output=True, text=True))\nprint(subprocess.call([sys.executable, "-c", "print(42)"]))',
+    ],
+    [
+      'multiprocessing works (fork and spawn)',
+      'python',
+      'import multiprocessing as mp\ndef sq(x):\n    return x * x\nif __name__ == "__main__":\n    with mp.Pool(2) as pool:\n        print(pool.map(sq, range(5)))\n    ctx = mp.get_context("spawn")\n    with ctx.Pool(1) as pool:\n        print(pool.map(sq, [7]))',
+    ],
+    ['no module beyond a fresh interpreter is imported', 'python', 'import sys\nprint(sorted(sys.modules))'],
+    ['open files: only stdin, stdout, stderr', 'python', 'import os\nprint(sorted(os.listdir("/proc/self/fd")))'],
+    ['its own session and process group', 'python', 'import os\nprint(os.getsid(0) == os.getpid(), os.getpgid(0) == os.getpid())'],
+    ['the environment', 'python', 'import os\nprint(sorted(k for k in os.environ if k != "BERTH_BLOCK"), len(os.environ["BERTH_BLOCK"]))'],
+    [
+      'stdout and stderr stay apart, in order on each',
+      'python',
+      'import sys\nfor i in range(50):\n    print("out", i)\n    print("err", i, file=sys.stderr)',
+    ],
+    [
+      'invalid UTF-8 on both streams',
+      'python',
+      'import sys\nsys.stdout.buffer.write(b"a\\xff\\xfe b\\xc3")\nsys.stderr.buffer.write(b"\\x80z")',
+    ],
+    ['a bash block: $0, exit code, both streams', 'bash', 'echo "$0 $BASH_VERSION" | cut -c1-20\necho err >&2\nexit 5'],
+    ['a sh block', 'sh', 'echo "$0"; ls /proc/self/fd; trap -p; exit 0'],
+    [
+      'bash: stdin at end-of-file, default traps',
+      'bash',
+      'cat; echo "read: $?"; trap -p; ls /proc/self/fd; [ "$(cut -d" " -f6 /proc/$$/stat)" = $$ ] && echo "own session"',
+    ],
+  ];
+
+  for (const [name, language, code] of SAME) {
+    it(`same as the exec path: ${name}`, async () => {
+      const { viaExec, viaRunner } = await both(language, code);
+      expect({ exitCode: viaRunner.exitCode, stdout: viaRunner.stdout, stderr: viaRunner.stderr }).toEqual({
+        exitCode: viaExec.exitCode,
+        stdout: viaExec.stdout,
+        stderr: viaExec.stderr,
+      });
+      expect(viaRunner.timedOut).toBe(false);
+    });
+  }
+
+  it('a block in a subfolder has __file__, argv[0] and sys.path[0] of the subfolder', async () => {
+    const { viaExec, viaRunner } = await both('python', 'import sys\nprint(__file__, sys.argv[0], sys.path[0])', 'sub/dir/prog.py');
+    expect(viaRunner.stdout).toBe('/workspace/sub/dir/prog.py sub/dir/prog.py /workspace/sub/dir\n');
+    expect(viaRunner.stdout).toBe(viaExec.stdout);
+  });
+
+  it('caps output as the exec path does, and says so', async () => {
+    const code = 'import sys\nsys.stdout.write("é" * 5000)\nsys.stderr.write("x" * 100)';
+    const { viaExec, viaRunner } = await both('python', code, undefined, { budget: { stdout: 1001, stderr: 50 } });
+    expect(viaRunner.truncated).toBe(true);
+    expect(viaRunner.stdout).toBe(viaExec.stdout);
+    expect(viaRunner.stderr).toBe(viaExec.stderr);
+  });
+
+  it('streams output through onOutput as it arrives', async () => {
+    const file = await put(id, 'python', 'import time\nprint("first")\ntime.sleep(1.5)\nprint("second")');
+    const seen: { at: number; text: string }[] = [];
+    const started = Date.now();
+    const outcome = await backend.run(
+      context(id, { onOutput: (chunk) => seen.push({ at: Date.now() - started, text: chunk.text }) }),
+      'python',
+      file,
+      undefined,
+    );
+    expect(outcome.stdout).toBe('first\nsecond\n');
+    const first = seen.find((s) => s.text.includes('first'));
+    const second = seen.find((s) => s.text.includes('second'));
+    expect(second && first && second.at - first.at).toBeGreaterThan(1000);
+  });
+
+  it('a timeout kills every process the block started, daemons that left its session included', async () => {
+    const code = [
+      'import os, subprocess, time',
+      // A daemon: double fork, new session, ignores TERM.
+      'subprocess.Popen(["sh", "-c", "trap \\"\\" TERM; (setsid sh -c \\"trap \\\\\\"\\\\\\" TERM; sleep 1000\\" &); sleep 1000"], start_new_session=True)',
+      'subprocess.Popen(["env", "-i", "sleep", "1000"])',
+      'print("started", flush=True)',
+      'time.sleep(1000)',
+    ].join('\n');
+    const file = await put(id, 'python', code);
+    const outcome = await backend.run(context(id, { timeout: 2 }), 'python', file, undefined);
+    expect(outcome).toMatchObject({ exitCode: 124, timedOut: true, stdout: 'started\n' });
+    expect(await processes(id)).toEqual([]);
+  });
+
+  it('a cancel kills the block at once', async () => {
+    const file = await put(id, 'bash', 'echo go; sleep 1000 & sleep 1000');
+    const abort = new AbortController();
+    const started = Date.now();
+    const running = backend.run(
+      context(id, {
+        onOutput: () => abort.abort(),
+      }),
+      'bash',
+      file,
+      abort.signal,
+    );
+    const outcome = await running;
+    expect(outcome).toMatchObject({ exitCode: 1, cancelled: true, timedOut: false });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect((await processes(id)).filter((line) => line.includes('sleep'))).toEqual([]);
+  });
+
+  it('a block that kills the runner: the outcome says so, the next block gets a new runner', async () => {
+    const file = await put(
+      id,
+      'python',
+      'import os, signal, time\nprint("killing", flush=True)\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(1000)',
+    );
+    const outcome = await backend.run(context(id), 'python', file, undefined);
+    expect(outcome.exitCode).toBe(1);
+    // What the block wrote after the runner died is lost with the runner's pipes.
+    expect(outcome.stdout).toMatch(/^killing/);
+    expect(outcome.output).toMatch(/runner .* ended while the block ran/);
+    expect(await processes(id)).toEqual([]);
+    const next = await backend.run(context(id), 'python', await put(id, 'python', 'print("alive")'), undefined);
+    expect(next).toMatchObject({ exitCode: 0, stdout: 'alive\n' });
+  });
+
+  it('a block that stops the runner (SIGSTOP) is timed out from the host, and the next block runs', async () => {
+    const file = await put(id, 'bash', 'kill -STOP $PPID; sleep 1000');
+    const outcome = await backend.run(context(id, { timeout: 1 }), 'bash', file, undefined);
+    expect(outcome).toMatchObject({ exitCode: 124, timedOut: true });
+    expect((await processes(id)).filter((line) => line.includes('sleep'))).toEqual([]);
+    const next = await backend.run(context(id), 'bash', await put(id, 'bash', 'echo alive'), undefined);
+    expect(next).toMatchObject({ exitCode: 0, stdout: 'alive\n' });
+  });
+
+  it('a block that closes its stdout and stderr still ends with its exit code', async () => {
+    const { viaExec, viaRunner } = await both(
+      'python',
+      'import os, time\nprint("bye", flush=True)\nos.close(1)\nos.close(2)\ntime.sleep(0.5)\nos._exit(3)',
+    );
+    expect(viaRunner).toMatchObject({ exitCode: 3, stdout: 'bye\n' });
+    expect(viaRunner.exitCode).toBe(viaExec.exitCode);
+  });
+
+  it('a flood is capped and the runner stays responsive', async () => {
+    const file = await put(id, 'python', 'import sys\nwhile True:\n    sys.stdout.write("x" * 65536)');
+    const outcome = await backend.run(context(id, { timeout: 3, budget: { stdout: 100_000, stderr: 100_000 } }), 'python', file, undefined);
+    expect(outcome).toMatchObject({ timedOut: true, truncated: true });
+    expect(outcome.stdout.length).toBe(100_000);
+    const next = await backend.run(context(id), 'python', await put(id, 'python', 'print("alive")'), undefined);
+    expect(next.stdout).toBe('alive\n');
+  });
+});
+
+describe('runner fallback', () => {
+  it('an image without python gives no runner (the caller uses the exec path)', async () => {
+    const id = await container(BUSYBOX);
+    try {
+      expect(await createRunnerBackend(docker, id, { user: undefined, env: ENV })).toBeUndefined();
+      expect(await processes(id)).toEqual([]);
+    } finally {
+      await docker.containers.remove(id, { force: true }).catch(() => {});
+    }
+  });
+});
