@@ -1,5 +1,5 @@
 import { DockerClient, isDockerApiError, isDockerConnectionError } from '../engine/index.js';
-import { EXECUTOR_LABEL } from '../executor/executor.js';
+import { EXECUTOR_LABEL } from '../executor/container-spec.js';
 import { pruneContainers } from './prune.js';
 
 /** What `berth doctor` found; printed as text or (`--json`) as this object. */

@@ -421,7 +421,7 @@ describe('lifecycle', () => {
   it('refuses to run when not started', async () => {
     const ex = executor();
     await expect(ex.executeCodeBlocks([py('print(1)')])).rejects.toThrow(
-      'Container is not running. Must first be started with either start or a context manager.',
+      'Container is not running. Must first be started with start() or `await using`.',
     );
   });
 
