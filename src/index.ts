@@ -33,11 +33,14 @@ export {
 } from './executor/functions.js';
 export type {
   CodeBlock,
+  CodeImage,
   CommandLineCodeResult,
   DeviceRequestOption,
   DockerCommandLineCodeExecutorOptions,
   ExecuteOptions,
+  ExecutionMode,
   PullPolicy,
+  RunnerMode,
   SandboxOptions,
   VolumeBinding,
   WorkspaceMode,

@@ -32,6 +32,7 @@ import type {
   CommandLineCodeResult,
   DockerCommandLineCodeExecutorOptions,
   ExecuteOptions,
+  ExecutionMode,
   StartOptions,
   WorkspaceMode,
 } from './types.js';
@@ -146,6 +147,14 @@ export class DockerCommandLineCodeExecutor {
     return this.#o.functions;
   }
 
+  /**
+   * How blocks run in the started container: `runner` (Berth's in-container runner) or `exec` (an
+   * exec per block: `runner: 'off'`, or an image without Python 3.8+). Undefined while not started.
+   */
+  get executionMode(): ExecutionMode | undefined {
+    return this.#backend?.mode;
+  }
+
   /** How the workspace reaches the container (`bind` or `copy`); decided by `start()`. */
   get workspaceMode(): WorkspaceMode {
     return this.#workspace?.mode ?? 'bind';
@@ -227,7 +236,13 @@ export class DockerCommandLineCodeExecutor {
     const raw = this.#o.raw;
     if (raw.initCommand) await runInitCommand(docker, id, raw.initCommand, codeEnv(raw), raw.user, this.#o.timeout, signal);
     signal.throwIfAborted();
-    this.#backend = await openBlockBackend(docker, id, { env: codeEnv(raw), user: codeUser(raw), image: this.#o.image });
+    this.#backend = await openBlockBackend(docker, id, {
+      env: codeEnv(raw),
+      user: codeUser(raw),
+      image: this.#o.image,
+      runner: raw.runner,
+      persistent: raw.persistent,
+    });
   }
 
   async #restartContainer(signal: AbortSignal): Promise<void> {
@@ -458,6 +473,8 @@ export class DockerCommandLineCodeExecutor {
         pidsLimit: raw.pidsLimit,
         environment: raw.environment,
         workspace: raw.workspace,
+        runner: raw.runner,
+        persistent: raw.persistent,
       },
       (message) => process.emitWarning(message),
     );

@@ -48,7 +48,7 @@ export async function loopbackListening(port: number, file: string): Promise<boo
 }
 
 /**
- * Processes in a container other than PID 1 (init), the keeper shell and the probe itself, read
+ * Processes in a container other than PID 1 (init), the keeper shell, Berth's runner and the probe itself, read
  * from /proc because the test image has no procps.
  */
 export async function strayProcesses(docker: DockerClient, containerId: string): Promise<string[]> {
@@ -58,6 +58,8 @@ export async function strayProcesses(docker: DockerClient, containerId: string):
     '  p=${d#/proc/}; [ "$p" = 1 ] && continue; [ "$p" = "$me" ] && continue',
     '  read -r st < "$d/stat" 2>/dev/null || continue; st=${st##*) }; set -- $st; [ "$2" = "$me" ] && continue',
     '  c=$(tr "\\0" " " < "$d/cmdline" 2>/dev/null); [ "$c" = "/bin/sh " ] && continue',
+    // Berth's in-container runner (runner mode) lives as long as the container: not a stray.
+    '  case $c in *" berth-runner "*) continue ;; esac',
     '  echo "$p $c"',
     'done',
   ].join('\n');

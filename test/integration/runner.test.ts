@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerClient } from '../../src/engine/index.js';
 import { type BlockContext, runBlock } from '../../src/executor/run-block.js';
 import { createRunnerBackend, type RunnerBackend } from '../../src/executor/runner/backend.js';
-import { BUSYBOX, PYTHON, TEST_LABEL } from '../helpers/engine.js';
+import { BUSYBOX, PYTHON, strayProcesses, TEST_LABEL } from '../helpers/engine.js';
 
 const docker = new DockerClient();
 const ENV = ['PYTHONUNBUFFERED=1'];
@@ -53,14 +53,7 @@ async function put(containerId: string, language: string, code: string, name?: s
 }
 
 /** Processes in the container other than PID 1, its shell, the runner and the probe (from /proc). */
-async function processes(containerId: string): Promise<string[]> {
-  const script =
-    'me=$$; for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" = 1 ] && continue; [ "$p" = "$me" ] && continue; [ "$p" = "$1" ] && continue; ' +
-    'read -r st < "$d/stat" 2>/dev/null || continue; st=${st##*) }; set -- $st "$1"; [ "$2" = "$me" ] && continue; ' +
-    'c=$(tr "\\0\\n" "  " < "$d/cmdline" 2>/dev/null | cut -c1-200); [ "$c" = "/bin/sh " ] && continue; echo "$p $c"; done';
-  const result = await docker.exec.run(containerId, ['sh', '-c', script, 'probe', '']);
-  return result.stdout.split('\n').filter((line) => line.trim() !== '' && !line.includes('Berth'));
-}
+const processes = (containerId: string) => strayProcesses(docker, containerId);
 
 describe('runner, fresh mode, on dockerd', () => {
   let id: string;

@@ -2,29 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { DockerClient } from '../../engine/index.js';
 import { isDockerApiError } from '../../engine/index.js';
+import type { BlockBackend } from '../block-backend.js';
 import { languageSpec } from '../blocks.js';
 import { type BlockContext, type BlockOutcome, KILLER } from '../run-block.js';
+import type { CodeImage } from '../types.js';
 import { encodeMessage, HOST, jsonPayload, MessageReader, RUNNER, type RunnerMessage } from './protocol.js';
-
-/** One figure a block showed or left open, as PNG. */
-export interface BlockImage {
-  mimeType: 'image/png';
-  data: Uint8Array;
-}
-
-/** How blocks run in one started container: one per container (re)start, disposed at stop/reset. */
-export interface BlockBackend {
-  readonly mode: 'runner' | 'exec';
-  /** Runs one block file (path inside the container) with the interpreter for `language`. */
-  run(ctx: BlockContext, language: string, file: string, signal: AbortSignal | undefined): Promise<BlockOutcome>;
-  /** Releases what the backend holds (the runner's exec stream). Never throws. */
-  dispose(): Promise<void>;
-}
 
 /** What a block run by the runner reports beyond {@link BlockOutcome}. */
 export interface RunnerOutcome extends BlockOutcome {
   /** Figures the block showed or left open, in order. */
-  images: BlockImage[];
+  images: CodeImage[];
   /** Persistent mode: the session's interpreter was killed (timeout, cancel) or ended; its state is gone. */
   stateLost: boolean;
 }
@@ -56,11 +43,17 @@ const STDERR_TAIL = 4096;
 const PWSH_MISSING = 'Powershell or pwsh is not installed. Please install one of them.\n';
 
 /**
- * Starts the runner with the first of `python`, `python3` the image has (the interpreter the
+ * Reads the runner's source (its size in bytes is the argument) from stdin and runs it: the
+ * command line stays short, and says `berth-runner` to whoever lists the container's processes.
+ */
+const LOADER =
+  'import os,sys;n=int(sys.argv[2]);b=b"";exec("while len(b)<n:\\n c=os.read(0,n-len(b))\\n if not c:sys.exit(3)\\n b+=c");exec(compile(b,"berth-runner","exec"))';
+
+/**
+ * Starts the loader with the first of `python`, `python3` the image has (the interpreter the
  * exec path would pick), or exits 127 when there is none.
  */
-const BOOT =
-  'for p in python python3; do command -v "$p" >/dev/null 2>&1 && exec "$p" -c "$1"; done; echo "berth-runner: no python" >&2; exit 127';
+const BOOT = `for p in python python3; do command -v "$p" >/dev/null 2>&1 && exec "$p" -c '${LOADER}' berth-runner "$1"; done; echo "berth-runner: no python" >&2; exit 127`;
 
 let source: Promise<string> | undefined;
 /** The runner's source, shipped beside this module (src/ in development, dist/ when built). */
@@ -81,7 +74,7 @@ interface Pending {
   decoders: { stdout: TextDecoder; stderr: TextDecoder };
   parts: string[];
   texts: { stdout: string[]; stderr: string[] };
-  images: BlockImage[];
+  images: CodeImage[];
   /** The block's main process and its start (clock ticks), for the host's backstop. */
   started: { pid: number; t0: number } | undefined;
   /** The onOutput callback threw: kill the block, then reject with this. */
@@ -228,10 +221,13 @@ export class RunnerBackend implements BlockBackend {
 
   /**
    * Starts a runner in the container. Resolves to undefined when the image cannot run one (no
-   * `python`/`python3`, or one older than 3.8): the caller falls back to an exec per block.
+   * `python`/`python3`, or one older than 3.8) or the engine refuses the exec: the caller falls
+   * back to an exec per block.
    */
   static async create(docker: DockerClient, containerId: string, options: RunnerBackendOptions): Promise<RunnerBackend | undefined> {
-    const channel = await spawnRunner(docker, containerId, options);
+    // An engine that refuses the exec (or an attached stdin) gets the exec path, which reports
+    // what the engine says at the first block.
+    const channel = await spawnRunner(docker, containerId, options).catch(() => undefined);
     return channel ? new RunnerBackend(docker, containerId, options, channel) : undefined;
   }
 
@@ -454,9 +450,9 @@ function outcomeOf(ctx: BlockContext, fields: { exitCode: number; note: string; 
  * hello (no python, a python too old, an image without `sh`).
  */
 async function spawnRunner(docker: DockerClient, containerId: string, options: RunnerBackendOptions): Promise<Channel | undefined> {
-  const code = await runnerSource();
+  const code = new TextEncoder().encode(await runnerSource());
   const { Id } = await docker.exec.create(containerId, {
-    Cmd: ['sh', '-c', BOOT, 'berth-runner', code],
+    Cmd: ['sh', '-c', BOOT, 'berth-runner', String(code.length)],
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,
@@ -467,6 +463,7 @@ async function spawnRunner(docker: DockerClient, containerId: string, options: R
   });
   const stream = await docker.exec.start(Id, { stdin: true });
   const channel = new Channel(stream);
+  await stream.write(code).catch(() => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hello = await Promise.race([
     channel.helloReceived,
