@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerClient } from '../../src/engine/index.js';
 import { type BlockContext, runBlock } from '../../src/executor/run-block.js';
 import { createRunnerBackend, type RunnerBackend } from '../../src/executor/runner/backend.js';
+import { DockerCommandLineCodeExecutor, type DockerCommandLineCodeExecutorOptions } from '../../src/index.js';
 import { BUSYBOX, PYTHON, strayProcesses, TEST_LABEL } from '../helpers/engine.js';
 
 const docker = new DockerClient();
@@ -226,12 +227,11 @@ describe('runner, fresh mode, on dockerd', () => {
     const file = await put(
       id,
       'python',
-      'import os, signal, time\nprint("killing", flush=True)\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(1000)',
+      'import os, signal, time\nprint("killing", flush=True)\ntime.sleep(0.5)\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(1000)',
     );
     const outcome = await backend.run(context(id), 'python', file, undefined);
     expect(outcome.exitCode).toBe(1);
-    // What the block wrote after the runner died is lost with the runner's pipes.
-    expect(outcome.stdout).toMatch(/^killing/);
+    expect(outcome.stdout).toBe('killing\n');
     expect(outcome.output).toMatch(/runner .* ended while the block ran/);
     expect(await processes(id)).toEqual([]);
     const next = await backend.run(context(id), 'python', await put(id, 'python', 'print("alive")'), undefined);
@@ -275,5 +275,178 @@ describe('runner fallback', () => {
     } finally {
       await docker.containers.remove(id, { force: true }).catch(() => {});
     }
+  });
+});
+
+const MPL = process.env.BERTH_MPL_IMAGE ?? 'berth-test/python-mpl:3.11';
+const labels = { [TEST_LABEL]: '1' };
+const py = (code: string) => ({ language: 'python', code });
+const bash = (code: string) => ({ language: 'bash', code });
+
+function executor(options: DockerCommandLineCodeExecutorOptions = {}): DockerCommandLineCodeExecutor {
+  return new DockerCommandLineCodeExecutor({ image: PYTHON, labels, docker, timeout: 20, ...options });
+}
+
+/** Width and height of a PNG, from its IHDR chunk. */
+function pngSize(data: Uint8Array): [number, number] {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return [view.getUint32(16), view.getUint32(20)];
+}
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+describe('the executor in runner mode', () => {
+  it('runs blocks through the runner on a python image, and through execs with runner: off', async () => {
+    await using viaRunner = executor();
+    await using viaExec = executor({ runner: 'off' });
+    expect(viaRunner.executionMode).toBeUndefined();
+    await Promise.all([viaRunner.start(), viaExec.start()]);
+    expect(viaRunner.executionMode).toBe('runner');
+    expect(viaExec.executionMode).toBe('exec');
+    const blocks = [py('import sys\nprint(sys.argv[0].startswith("tmp_code_"), __name__)'), bash('echo "$0" | cut -c1-9; exit 3')];
+    const [a, b] = await Promise.all([viaRunner.executeCodeBlocks(blocks), viaExec.executeCodeBlocks(blocks)]);
+    expect(a).toMatchObject({ exitCode: 3, output: 'True __main__\ntmp_code_\n', images: [], stateLost: false });
+    expect({ exitCode: a.exitCode, output: a.output, stdout: a.stdout, stderr: a.stderr }).toEqual({
+      exitCode: b.exitCode,
+      output: b.output,
+      stdout: b.stdout,
+      stderr: b.stderr,
+    });
+  });
+
+  it('falls back to an exec per block on an image without python (busybox)', async () => {
+    await using ex = executor({ image: BUSYBOX });
+    await ex.start();
+    expect(ex.executionMode).toBe('exec');
+    const result = await ex.executeCodeBlocks([{ language: 'sh', code: 'echo "busybox $0"' }]);
+    expect(result).toMatchObject({ exitCode: 0, output: expect.stringMatching(/^busybox tmp_code_/), images: [] });
+    const timed = await ex.executeCodeBlocks([{ language: 'sh', code: 'sleep 100' }]);
+    expect(timed).toMatchObject({ exitCode: 124, timedOut: true });
+  });
+
+  it('a fork bomb at the pids limit is timed out, killed from inside, and the next block runs', async () => {
+    await using ex = executor({ pidsLimit: 64, timeout: 3 });
+    await ex.start();
+    const bomb = await ex.executeCodeBlocks([bash('bomb() { bomb | bomb & }; bomb; sleep 100')]);
+    expect(bomb).toMatchObject({ exitCode: 124, timedOut: true });
+    const next = await ex.executeCodeBlocks([py('print("alive")')]);
+    expect(next).toMatchObject({ exitCode: 0, output: 'alive\n' });
+    expect(ex.executionMode).toBe('runner');
+  });
+
+  it('after a timeout every process of the block is gone, seen from inside through /proc', async () => {
+    await using ex = executor({ timeout: 2 });
+    await ex.start();
+    const result = await ex.executeCodeBlocks([
+      py('import subprocess, time\nsubprocess.Popen(["setsid", "sh", "-c", "trap \\"\\" TERM; sleep 1000"])\ntime.sleep(1000)'),
+    ]);
+    expect(result).toMatchObject({ exitCode: 124, timedOut: true });
+    expect(await strayProcesses(docker, ex.containerId as string)).toEqual([]);
+  });
+});
+
+describe('persistent sessions', () => {
+  it('python blocks share one namespace across blocks and calls; restart() starts afresh', async () => {
+    await using ex = executor({ persistent: true });
+    await ex.start();
+    const first = await ex.executeCodeBlocks([
+      py('import json\ncount = 41\nlog = open("/tmp/session.log", "w")\nprint("set")'),
+      py('count += 1\nprint(count)'),
+    ]);
+    expect(first).toMatchObject({ exitCode: 0, output: 'set\n42\n', stateLost: false });
+    const second = await ex.executeCodeBlocks([py('log.write("x")\nprint(json.dumps({"count": count}), log.closed)')]);
+    expect(second).toMatchObject({ exitCode: 0, output: '{"count": 42} False\n' });
+    await ex.restart();
+    const after = await ex.executeCodeBlocks([py('print("count" in globals())')]);
+    expect(after.output).toBe('False\n');
+  });
+
+  it('an exception or sys.exit ends the block, not the session', async () => {
+    await using ex = executor({ persistent: true });
+    await ex.start();
+    const failed = await ex.executeCodeBlocks([py('kept = 1\nraise ValueError("no")')]);
+    expect(failed).toMatchObject({ exitCode: 1, stateLost: false });
+    expect(failed.stderr).toMatch(/ValueError: no\n$/);
+    expect(failed.stderr).not.toMatch(/berth-runner/);
+    const exited = await ex.executeCodeBlocks([py('import sys\nsys.exit(5)')]);
+    expect(exited).toMatchObject({ exitCode: 5, stateLost: false });
+    expect((await ex.executeCodeBlocks([py('print(kept)')])).output).toBe('1\n');
+  });
+
+  it('a timeout kills the session: stateLost, and the next block starts fresh', async () => {
+    await using ex = executor({ persistent: true, timeout: 2 });
+    await ex.start();
+    await ex.executeCodeBlocks([py('kept = 1')]);
+    const timed = await ex.executeCodeBlocks([py('import time\ntime.sleep(100)')]);
+    expect(timed).toMatchObject({ exitCode: 124, timedOut: true, stateLost: true });
+    const next = await ex.executeCodeBlocks([py('print("kept" in globals())')]);
+    expect(next).toMatchObject({ exitCode: 0, output: 'False\n', stateLost: false });
+  });
+
+  it('shell blocks keep their working folder and exported variables', async () => {
+    await using ex = executor({ persistent: true });
+    await ex.start();
+    await ex.executeCodeBlocks([bash('mkdir -p /tmp/place && cd /tmp/place\nexport GREETING=hello\nLOCAL=not-exported')]);
+    const next = await ex.executeCodeBlocks([
+      bash('pwd; echo "${GREETING}-${LOCAL:-unset}"'),
+      { language: 'sh', code: 'echo "sh: $GREETING"' },
+    ]);
+    expect(next).toMatchObject({ exitCode: 0, output: '/tmp/place\nhello-unset\nsh: hello\n' });
+  });
+
+  it('dumpComponent carries persistent and runner, and loadComponent restores them', async () => {
+    const ex = executor({ persistent: true });
+    const dump = ex.dumpComponent();
+    expect(dump.config).toMatchObject({ persistent: true });
+    expect(executor({ runner: 'off' }).dumpComponent().config).toMatchObject({ runner: 'off' });
+    await using loaded = DockerCommandLineCodeExecutor.loadComponent(dump, { docker, labels });
+    await loaded.start();
+    await loaded.executeCodeBlocks([py('v = 7')]);
+    expect((await loaded.executeCodeBlocks([py('print(v)')])).output).toBe('7\n');
+  });
+
+  it('refuses persistent: true with runner: off, and bad values', () => {
+    expect(() => executor({ persistent: true, runner: 'off' })).toThrow(/persistent: true needs the in-container runner/);
+    expect(() => executor({ runner: 'on' as never })).toThrow(/runner must be 'auto' or 'off', got "on"/);
+    expect(() => executor({ persistent: 'yes' as never })).toThrow(/persistent must be true or false/);
+  });
+});
+
+describe('figures', () => {
+  const figures = [
+    'import matplotlib.pyplot as plt',
+    'plt.figure(figsize=(1, 1)); plt.plot([1, 2, 3])',
+    'plt.show()',
+    'plt.figure(figsize=(2, 1)); plt.bar([1, 2], [3, 4])',
+    'plt.show()',
+    'plt.figure(figsize=(3, 1)); plt.plot([3, 1])',
+    'print(plt.get_backend())',
+  ].join('\n');
+
+  for (const persistent of [false, true]) {
+    it(`shown and left-open figures come back as PNG, in order (${persistent ? 'persistent' : 'fresh'} mode)`, async () => {
+      await using ex = executor({ image: MPL, persistent });
+      await ex.start();
+      const result = await ex.executeCodeBlocks([py(figures)]);
+      expect(result).toMatchObject({ exitCode: 0, output: 'agg\n' });
+      expect(result.images.map((image) => image.mimeType)).toEqual(['image/png', 'image/png', 'image/png']);
+      for (const image of result.images) expect([...image.data.subarray(0, 8)]).toEqual(PNG_SIGNATURE);
+      expect(result.images.map((image) => pngSize(image.data))).toEqual([
+        [100, 100],
+        [200, 100],
+        [300, 100],
+      ]);
+      // Captured figures are closed: the next block starts with none.
+      const next = await ex.executeCodeBlocks([py('import matplotlib.pyplot as plt\nprint(plt.get_fignums())')]);
+      expect(next).toMatchObject({ output: '[]\n', images: [] });
+    });
+  }
+
+  it('nothing changes for code that does not import matplotlib', async () => {
+    await using ex = executor({ image: MPL });
+    await ex.start();
+    const result = await ex.executeCodeBlocks([
+      py('import sys, os\nprint([m for m in sys.modules if "matplotlib" in m], os.environ.get("MPLBACKEND"))'),
+    ]);
+    expect(result).toMatchObject({ exitCode: 0, output: '[] None\n', images: [] });
   });
 });

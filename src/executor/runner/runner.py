@@ -254,9 +254,8 @@ class Runner:
                 wanted[fd] = select.POLLIN
         if self.session is not None:
             s = self.session
-            wanted[s['res']] = select.POLLIN
             if reading or blk is None or not blk.session:
-                for key in ('out', 'err'):
+                for key in ('res', 'out', 'err'):
                     if s[key] is not None:
                         wanted[s[key]] = select.POLLIN
         for fd in list(self.registered):
@@ -865,7 +864,7 @@ def install_figures(where):
 
             def exec_module(module):
                 if not os.environ.get('MPLBACKEND'):
-                    sys.modules['matplotlib'].use('agg')
+                    sys.modules['matplotlib'].rcParams['backend'] = 'agg'
                 original(module)
 
                 def show(*args, **kwargs):
