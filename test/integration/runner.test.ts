@@ -110,6 +110,16 @@ describe('runner, fresh mode, on dockerd', () => {
       'import signal\nprint([str(signal.getsignal(s)) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD, signal.SIGHUP)])\nprint(signal.pthread_sigmask(signal.SIG_BLOCK, []))',
     ],
     ['a KeyboardInterrupt exits 130', 'python', 'raise KeyboardInterrupt'],
+    [
+      'objects are released at exit: an unclosed file is flushed, __del__ runs, after atexit',
+      'python',
+      'import atexit\nclass Noisy:\n    def __del__(self):\n        print("del ran")\nkeep = Noisy()\nf = open("/tmp/unclosed.txt", "w")\nf.write("data")\natexit.register(print, "atexit ran")\nimport subprocess, sys\nsubprocess.run([sys.executable, "-c", "import atexit; atexit.register(lambda: print(open(\'/tmp/unclosed.txt\').read()))"])',
+    ],
+    [
+      'stdout that cannot be flushed at exit: status 120',
+      'python',
+      'import os, sys\nsys.stdout = open(os.devnull, "w", buffering=1)\nos.close(sys.stdout.fileno())\nprint("x", end="")',
+    ],
     ['the process is killed by a signal', 'python', 'import os, signal\nos.kill(os.getpid(), signal.SIGKILL)'],
     [
       'threads run, and the interpreter waits for them',
