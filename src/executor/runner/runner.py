@@ -414,7 +414,7 @@ class Runner:
             # python block does, as it exits) would otherwise walk them all and copy every page
             # they sit on (about 10 ms a block).
             gc.freeze()
-            pid = os.fork()
+            pid = self.fork()
         except OSError:
             for fd in (out_r, out_w, err_r, err_w):
                 os.close(fd)
@@ -439,6 +439,21 @@ class Runner:
             os.set_blocking(fd, False)
             blk.fds[fd] = kind
         self.send_json(STARTED, {'pid': pid, 't0': blk.t0})
+
+    def fork(self):
+        """
+        os.fork(), retried for up to 2 s while the pids limit is reached: the processes of a block
+        that was just killed count until they are reaped, and orphans come to the runner to be.
+        """
+        deadline = time.monotonic() + 2
+        while True:
+            try:
+                return os.fork()
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise
+                self.reap()
+                time.sleep(0.01)
 
     def figures_path(self):
         """A file for the figures of one block (length-prefixed PNGs), read back when the block ends."""
@@ -505,7 +520,7 @@ class Runner:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         gc.freeze()
-        pid = os.fork()
+        pid = self.fork()
         if pid == 0:
             try:
                 ctl, res = self.child_fds(out_w, err_w, [ctl_r, res_w])
@@ -989,6 +1004,19 @@ def finalize(status):
     os._exit(status)
 
 
+def reexec(file):
+    """Becomes `python FILE` for real (the environment, streams and signals are already the block's)."""
+    program = (getattr(sys, 'orig_argv', None) or [sys.executable])[0]
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    for name in ('SIGPIPE', 'SIGXFSZ'):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    try:
+        os.execvp(program, [program, file])
+    except OSError:
+        os.execv(sys.executable, [program, file])
+
+
 def run_fresh(spec, figures):
     """The block's process: runs the file as `python FILE` would, then ends as the interpreter would."""
     python_signals()
@@ -1009,6 +1037,10 @@ def run_fresh(spec, figures):
             sys.stderr.write("%s: can't open file %r: [Errno %d] %s\n" % (
                 sys.executable, path, error.errno, error.strerror))
             raise SystemExit(2)
+        if b'\0' in source:
+            # What the interpreter makes of NUL bytes in a file differs by version from what
+            # compile() does: let the interpreter itself run this one.
+            reexec(file)
         code = compile(source, path, 'exec', dont_inherit=True)
         del source
         exec(code, main.__dict__)
