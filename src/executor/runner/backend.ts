@@ -6,7 +6,7 @@ import type { BlockBackend } from '../block-backend.js';
 import { languageSpec } from '../blocks.js';
 import { type BlockContext, type BlockOutcome, KILLER } from '../run-block.js';
 import type { CodeImage } from '../types.js';
-import { encodeMessage, HOST, jsonPayload, MessageReader, RUNNER, type RunnerMessage } from './protocol.js';
+import { encodeMessage, HOST, jsonPayload, MessageReader, payloadOf, RUNNER, type RunnerMessage } from './protocol.js';
 
 /** What a block run by the runner reports beyond {@link BlockOutcome}. */
 export interface RunnerOutcome extends BlockOutcome {
@@ -153,11 +153,11 @@ class Channel {
         return;
       case RUNNER.stdout:
       case RUNNER.stderr:
-        if (pending) emit(pending, message.type === RUNNER.stdout ? 'stdout' : 'stderr', message.payload);
+        if (pending) for (const part of message.parts) emit(pending, message.type === RUNNER.stdout ? 'stdout' : 'stderr', part);
         return;
       case RUNNER.image:
         // The payload may be a view of a chunk that carries more: keep a copy of its own.
-        pending?.images.push({ mimeType: 'image/png', data: message.payload.slice() });
+        pending?.images.push({ mimeType: 'image/png', data: payloadOf(message).slice() });
         return;
       case RUNNER.exit:
         this.pending = undefined;

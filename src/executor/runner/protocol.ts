@@ -16,10 +16,23 @@ export const RUNNER = {
   fatal: 'F',
 } as const;
 
-/** One decoded message. */
+/** One decoded message: its payload as the pieces of the stream it arrived in (views, not copies). */
 export interface RunnerMessage {
   type: string;
-  payload: Uint8Array;
+  parts: Uint8Array[];
+}
+
+/** A message's payload in one piece (copied only when it arrived in several). */
+export function payloadOf(message: RunnerMessage): Uint8Array {
+  const { parts } = message;
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 const encoder = new TextEncoder();
@@ -37,12 +50,13 @@ export function encodeMessage(type: string, payload: object | Uint8Array = new U
 
 /** The JSON payload of a control message. */
 export function jsonPayload<T>(message: RunnerMessage): T {
-  return JSON.parse(decoder.decode(message.payload)) as T;
+  return JSON.parse(decoder.decode(payloadOf(message))) as T;
 }
 
 /**
- * Splits a byte stream into messages, whatever the chunking: a queue of chunks and a cursor, so
- * a chunk is never copied unless a message straddles two of them.
+ * Splits a byte stream into messages, whatever the chunking: a queue of chunks and a cursor; a
+ * payload is handed on as views of the chunks it arrived in (a large output message spans many
+ * transport frames, and is never copied here).
  */
 export class MessageReader {
   readonly #chunks: Uint8Array[] = [];
@@ -57,11 +71,11 @@ export class MessageReader {
     }
     const messages: RunnerMessage[] = [];
     while (this.#buffered >= 5) {
-      const header = this.#peek(5);
+      const header = payloadOf({ type: '', parts: this.#peek(5) });
       const size = new DataView(header.buffer, header.byteOffset, 5).getUint32(1);
       if (this.#buffered < 5 + size) break;
       this.#take(5);
-      messages.push({ type: String.fromCharCode(header[0] as number), payload: this.#take(size) });
+      messages.push({ type: String.fromCharCode(header[0] as number), parts: this.#take(size) });
     }
     return messages;
   }
@@ -71,23 +85,22 @@ export class MessageReader {
     return this.#buffered;
   }
 
-  #peek(n: number): Uint8Array {
-    const first = this.#chunks[0] as Uint8Array;
-    if (first.length - this.#offset >= n) return first.subarray(this.#offset, this.#offset + n);
-    const out = new Uint8Array(n);
-    let filled = 0;
+  /** The next `n` bytes, as views of the chunks they are in. */
+  #peek(n: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let left = n;
     let offset = this.#offset;
     for (const chunk of this.#chunks) {
-      const part = chunk.subarray(offset, offset + (n - filled));
-      out.set(part, filled);
-      filled += part.length;
+      if (left === 0) break;
+      const part = chunk.subarray(offset, offset + left);
+      out.push(part);
+      left -= part.length;
       offset = 0;
-      if (filled === n) break;
     }
     return out;
   }
 
-  #take(n: number): Uint8Array {
+  #take(n: number): Uint8Array[] {
     const out = this.#peek(n);
     this.#buffered -= n;
     let left = n;
@@ -103,7 +116,6 @@ export class MessageReader {
         this.#offset = 0;
       }
     }
-    // A copy only when the message straddled chunks (peek made one); otherwise a view.
     return out;
   }
 }
