@@ -31,6 +31,7 @@ export {
   type Import,
   type ImportFromModule,
 } from './executor/functions.js';
+export type { ExecutorState } from './executor/lifecycle.js';
 export type {
   CodeBlock,
   CodeImage,
@@ -42,6 +43,8 @@ export type {
   PullPolicy,
   RunnerMode,
   SandboxOptions,
+  StartOptions,
   VolumeBinding,
   WorkspaceMode,
 } from './executor/types.js';
+export { WorkspaceFileError, type WorkspaceFileKind } from './executor/workspace.js';

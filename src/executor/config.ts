@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ResolvedOptions } from './options.js';
 import type { DockerCommandLineCodeExecutorOptions, RunnerMode, SandboxOptions, VolumeBinding, WorkspaceMode } from './types.js';
 
 /** autogen's provider string for the Docker executor. */
@@ -153,6 +154,38 @@ export interface ExecutorConfigSource {
   workspace?: WorkspaceMode | undefined;
   runner?: RunnerMode | undefined;
   persistent?: boolean | undefined;
+}
+
+/** An executor's settings for {@link toComponent}, from its resolved options and container name. */
+export function configSourceOf(options: ResolvedOptions, containerName: string): ExecutorConfigSource {
+  const raw = options.raw;
+  return {
+    image: options.image,
+    containerName,
+    containerNameGenerated: raw.containerName === undefined,
+    timeout: options.timeout,
+    workDir: raw.workDir,
+    bindDir: raw.bindDir ?? raw.workDir,
+    autoRemove: options.autoRemove,
+    stopContainer: options.stopContainer,
+    functionsModule: options.functionsModule,
+    extraVolumes: { ...raw.extraVolumes },
+    extraHosts: { ...raw.extraHosts },
+    initCommand: raw.initCommand,
+    deleteTmpFiles: options.deleteTmpFiles,
+    hasFunctions: options.functions.length > 0,
+    hasDeviceRequests: raw.deviceRequests !== undefined,
+    sandbox: raw.sandbox,
+    user: raw.user,
+    networkMode: raw.networkMode,
+    memoryBytes: raw.memoryBytes,
+    cpus: raw.cpus,
+    pidsLimit: raw.pidsLimit,
+    environment: raw.environment,
+    workspace: raw.workspace,
+    runner: raw.runner,
+    persistent: raw.persistent,
+  };
 }
 
 /** Names autogen (and Berth) generate: `autogen-code-exec-` and a hyphenated UUID. */

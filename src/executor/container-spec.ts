@@ -11,7 +11,8 @@
  */
 
 import type { ContainerCreateBody, DeviceRequest, HostConfig } from '../engine/index.js';
-import type { DockerCommandLineCodeExecutorOptions, SandboxOptions, WorkspaceMode } from './types.js';
+import type { DockerCommandLineCodeExecutorOptions, SandboxOptions } from './types.js';
+import type { WorkspaceMounts } from './workspace.js';
 
 /** Label on every container an executor creates (value `1`); `berth prune` finds strays by it. */
 export const EXECUTOR_LABEL = 'berth.executor';
@@ -41,10 +42,8 @@ export interface ContainerSpecInput {
   options: DockerCommandLineCodeExecutorOptions;
   /** Image to run. */
   image: string;
-  /** How the workspace reaches the container. */
-  mode: WorkspaceMode;
-  /** Host folder mounted at `/workspace` in `bind` mode. */
-  bindSource: string | undefined;
+  /** How `/workspace` is mounted (the workspace strategy's {@link WorkspaceMounts}). */
+  workspace: WorkspaceMounts;
   /** Labels that name the executor and its process (see `berth prune`). */
   ownerLabels: Record<string, string>;
   /** `engine`: `HostConfig.Init` (the engine's init binary); `own`: {@link OWN_INIT_SCRIPT} as PID 1. */
@@ -96,7 +95,7 @@ export function deviceRequestsOf(options: DockerCommandLineCodeExecutorOptions):
 export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateBody {
   const { options } = input;
   const sandbox = sandboxOf(options);
-  const binds = input.mode === 'bind' && input.bindSource !== undefined ? [`${input.bindSource}:/workspace:rw`] : [];
+  const binds = [...input.workspace.binds];
   for (const [host, binding] of Object.entries(options.extraVolumes ?? {})) binds.push(`${host}:${binding.bind}:${binding.mode ?? 'rw'}`);
   const hostConfig: HostConfig = {
     Binds: binds,
@@ -130,9 +129,7 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateBo
   const user = codeUser(options);
   return {
     Image: input.image,
-    // In copy mode the workspace is an anonymous volume: writable even on a read-only root, and
-    // removed with the container.
-    ...(input.mode === 'copy' ? { Volumes: { '/workspace': {} } } : {}),
+    ...(Object.keys(input.workspace.volumes).length ? { Volumes: input.workspace.volumes } : {}),
     // With the engine's init, a shell waiting on its terminal idles as the container's process.
     ...(input.init === 'engine' ? { Entrypoint: ['/bin/sh'] } : { Entrypoint: ['/bin/sh', '-c', OWN_INIT_SCRIPT] }),
     Tty: true,

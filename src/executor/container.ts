@@ -92,7 +92,8 @@ export async function createAndStart(
   signal: AbortSignal,
   onCreated: (id: string) => void,
 ): Promise<string> {
-  const create = (init: 'engine' | 'own') => docker.containers.create(spec(init), { name, signal });
+  // Not aborted mid-request: the engine may make the container anyway, and then nobody would know its ID.
+  const create = (init: 'engine' | 'own') => docker.containers.create(spec(init), { name, signal: AbortSignal.timeout(60_000) });
   let created: { Id: string };
   try {
     created = await create(noInitEngines.has(docker) ? 'own' : 'engine');

@@ -1,32 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { DockerClient, isDockerApiError, isDockerConnectionError } from '../engine/index.js';
-import { type BlockBackend, openBlockBackend } from './block-backend.js';
 import { SUPPORTED_LANGUAGES } from './blocks.js';
 import { type CancellationLike, signalOf } from './cancellation.js';
-import { type ComponentModel, type DockerCommandLineCodeExecutorConfig, fromComponent, toComponent } from './config.js';
-import {
-  checkDeviceRequestsKept,
-  connect,
-  createAndStart,
-  diagnoseFailure,
-  ensureImage,
-  killContainer,
-  removeContainer,
-  removeOwnStray,
-  restartInPlace,
-  runInitCommand,
-} from './container.js';
-import { buildContainerSpec, codeEnv, codeUser, sandboxOf } from './container-spec.js';
+import { type ComponentModel, configSourceOf, type DockerCommandLineCodeExecutorConfig, fromComponent, toComponent } from './config.js';
 import { ExecutorError } from './errors.js';
-import { type CallEnv, executeBlocks, installFunctions, type OutputBudget } from './execute.js';
+import { type CallEnv, executeBlocks, installFunctions } from './execute.js';
 import { registerExitHook } from './exit-hooks.js';
 import { FUNCTION_PROMPT_TEMPLATE, type FunctionWithRequirements, formatFunctionsForPrompt } from './functions.js';
 import { type ExecutorState, Lifecycle, NOT_RUNNING } from './lifecycle.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
-import type { BlockOutcome } from './run-block.js';
+import { Session } from './session.js';
 import type {
   CodeBlock,
   CommandLineCodeResult,
@@ -36,7 +18,7 @@ import type {
   StartOptions,
   WorkspaceMode,
 } from './types.js';
-import { chooseWorkspaceMode, openWorkspace, type Workspace } from './workspace.js';
+import type { Workspace } from './workspace.js';
 
 export { DEFAULT_PIDS_LIMIT, EXECUTOR_LABEL } from './container-spec.js';
 export { DEFAULT_MAX_OUTPUT_BYTES } from './options.js';
@@ -70,15 +52,7 @@ export class DockerCommandLineCodeExecutor {
   readonly #containerName: string;
   readonly #instanceId = randomUUID();
   readonly #lifecycle: Lifecycle;
-
-  #docker: DockerClient | undefined;
-  #ownsDocker = false;
-  /** A temp workspace folder as soon as it exists (before the workspace object does). */
-  #tempDir: string | undefined;
-  #workspace: Workspace | undefined;
-  #containerId: string | undefined;
-  #backend: BlockBackend | undefined;
-  #functionsReady = false;
+  readonly #session: Session;
 
   /**
    * Validates the options (nothing touches the engine until `start()`).
@@ -88,11 +62,12 @@ export class DockerCommandLineCodeExecutor {
   constructor(options: DockerCommandLineCodeExecutorOptions = {}) {
     this.#o = resolveOptions(options);
     this.#containerName = options.containerName ?? `${CONTAINER_PREFIX}${randomUUID()}`;
-    if (options.docker) this.#docker = options.docker;
+    const session = new Session(this.#o, this.#containerName, this.#instanceId);
+    this.#session = session;
     this.#lifecycle = new Lifecycle({
-      bringUp: (signal) => this.#bringUp(signal),
-      restart: (signal) => this.#restartContainer(signal),
-      tearDown: () => this.#tearDown(),
+      bringUp: (signal) => session.bringUp(signal),
+      restart: (signal) => session.restart(signal),
+      tearDown: () => session.tearDown(),
       registerExitHook: () => (this.#o.stopContainer ? registerExitHook(() => this.stop()) : undefined),
     });
   }
@@ -107,7 +82,7 @@ export class DockerCommandLineCodeExecutor {
    * @throws ExecutorError `Working directory not properly initialized` before `start()` when no `workDir` was given.
    */
   get workDir(): string {
-    const dir = this.#o.raw.workDir ?? this.#workspace?.hostDir;
+    const dir = this.#o.raw.workDir ?? this.#session.workspace?.hostDir;
     if (dir === undefined) throw new ExecutorError('Working directory not properly initialized');
     return dir;
   }
@@ -124,7 +99,7 @@ export class DockerCommandLineCodeExecutor {
 
   /** The container's ID while started. */
   get containerId(): string | undefined {
-    return this.#containerId;
+    return this.#session.containerId;
   }
 
   /** True between a successful `start()` and `stop()`, while the container has not died. */
@@ -152,25 +127,17 @@ export class DockerCommandLineCodeExecutor {
    * exec per block: `runner: 'off'`, or an image without Python 3.8+). Undefined while not started.
    */
   get executionMode(): ExecutionMode | undefined {
-    return this.#backend?.mode;
+    return this.#session.executionMode;
   }
 
   /** How the workspace reaches the container (`bind` or `copy`); decided by `start()`. */
   get workspaceMode(): WorkspaceMode {
-    return this.#workspace?.mode ?? 'bind';
+    return this.#session.workspace?.mode ?? 'bind';
   }
 
   /** Fills {@link DockerCommandLineCodeExecutor.FUNCTION_PROMPT_TEMPLATE} (or `template`) with stubs of the functions. */
   formatFunctionsForPrompt(template: string = FUNCTION_PROMPT_TEMPLATE): string {
     return formatFunctionsForPrompt(this.#o.functions, this.#o.functionsModule, template);
-  }
-
-  #client(): DockerClient {
-    if (!this.#docker) {
-      this.#docker = new DockerClient();
-      this.#ownsDocker = true;
-    }
-    return this.#docker;
   }
 
   /**
@@ -182,113 +149,6 @@ export class DockerCommandLineCodeExecutor {
    */
   start(options: StartOptions = {}): Promise<void> {
     return this.#lifecycle.start(options.signal);
-  }
-
-  async #bringUp(signal: AbortSignal): Promise<void> {
-    const docker = this.#client();
-    const raw = this.#o.raw;
-    await connect(docker, signal);
-    const mode = await chooseWorkspaceMode(docker, raw.workspace, raw.workDir);
-    signal.throwIfAborted();
-    this.#workspace = await openWorkspace({
-      mode,
-      workDir: raw.workDir,
-      bindDir: raw.bindDir,
-      user: codeUser(raw),
-      onTemp: (dir) => {
-        this.#tempDir = dir;
-      },
-    });
-    for (const host of Object.keys(raw.extraVolumes ?? {})) {
-      // The engine would silently create a missing bind source as an empty root-owned folder.
-      if (!existsSync(host)) throw new ExecutorError(`extraVolumes: host path ${host} does not exist`);
-    }
-    await ensureImage(docker, this.#o.image, raw.pullPolicy ?? 'missing', raw.onPullProgress, signal);
-    await this.#makeContainer(docker, signal);
-  }
-
-  /** Creates and starts a fresh container, then readies it. */
-  async #makeContainer(docker: DockerClient, signal: AbortSignal): Promise<void> {
-    const workspace = this.#workspace as Workspace;
-    await removeOwnStray(docker, this.#containerName, signal);
-    const ownerLabels = { 'berth.executor.id': this.#instanceId, 'berth.host.pid': String(process.pid), 'berth.host.name': hostname() };
-    const spec = (init: 'engine' | 'own') =>
-      buildContainerSpec({
-        options: this.#o.raw,
-        image: this.#o.image,
-        mode: workspace.mode,
-        bindSource: workspace.bindSource,
-        ownerLabels,
-        init,
-      });
-    const id = await createAndStart(docker, spec, this.#containerName, signal, (created) => {
-      this.#containerId = created;
-    });
-    if (this.#o.raw.deviceRequests?.length) await checkDeviceRequestsKept(docker, id, signal);
-    // A fresh container has no functions module (copy mode) and none of their packages.
-    this.#functionsReady = this.#o.functions.length === 0;
-    await this.#ready(docker, id, signal);
-  }
-
-  /** After each (re)start: the workspace, the init command, the block backend. */
-  async #ready(docker: DockerClient, id: string, signal: AbortSignal): Promise<void> {
-    await this.#workspace?.prepare({ docker, id });
-    const raw = this.#o.raw;
-    if (raw.initCommand) await runInitCommand(docker, id, raw.initCommand, codeEnv(raw), raw.user, this.#o.timeout, signal);
-    signal.throwIfAborted();
-    this.#backend = await openBlockBackend(docker, id, {
-      env: codeEnv(raw),
-      user: codeUser(raw),
-      image: this.#o.image,
-      runner: raw.runner,
-      persistent: raw.persistent,
-    });
-  }
-
-  async #restartContainer(signal: AbortSignal): Promise<void> {
-    const docker = this.#client();
-    const backend = this.#backend;
-    this.#backend = undefined;
-    await backend?.dispose();
-    const id = this.#containerId;
-    if (id && (await restartInPlace(docker, id, this.#o.image, signal))) {
-      try {
-        await this.#ready(docker, id, signal);
-      } catch (error) {
-        if (signal.aborted) throw error;
-        throw new ExecutorError(`Failed to restart container. Logs: ${(error as Error).message}`, { cause: error });
-      }
-      return;
-    }
-    // The container is gone (someone removed it): make a new one.
-    this.#containerId = undefined;
-    await this.#makeContainer(docker, signal);
-  }
-
-  /** Removes the container (kills it when `autoRemove` is false), the temp workspace and our own client. */
-  async #tearDown(): Promise<void> {
-    const backend = this.#backend;
-    const id = this.#containerId;
-    const docker = this.#docker;
-    const workspace = this.#workspace;
-    const tempDir = this.#tempDir;
-    this.#backend = undefined;
-    this.#containerId = undefined;
-    this.#workspace = undefined;
-    this.#tempDir = undefined;
-    try {
-      await backend?.dispose();
-      await workspace?.dispose();
-      if (id && docker) await (this.#o.autoRemove ? removeContainer(docker, id) : killContainer(docker, id));
-    } finally {
-      // Even when the engine refused, the temp workspace and our client go: nothing leaks here.
-      if (tempDir) await rm(tempDir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
-      if (this.#ownsDocker && docker) {
-        this.#docker = undefined;
-        this.#ownsDocker = false;
-        await docker.close();
-      }
-    }
   }
 
   /**
@@ -342,9 +202,9 @@ export class DockerCommandLineCodeExecutor {
       const env = this.#callEnv();
       const written: string[] = [];
       try {
-        if (!this.#functionsReady) {
+        if (!this.#session.functionsReady) {
           await installFunctions(env, this.#o.functions, this.#o.functionsModule, this.#o.timeout, signal);
-          this.#functionsReady = true;
+          this.#session.functionsReady = true;
         }
         if (codeBlocks.length === 0) throw new ExecutorError('No code blocks to execute.');
         for (const [index, block] of codeBlocks.entries()) {
@@ -361,69 +221,14 @@ export class DockerCommandLineCodeExecutor {
   }
 
   #callEnv(): CallEnv {
+    const session = this.#session;
     return {
-      workspace: this.#workspace as Workspace,
+      workspace: session.workspace as Workspace,
       maxOutputBytes: this.#o.maxOutputBytes,
-      run: (language, file, signal, budget, options, timeout) => this.#runOne(language, file, signal, budget, options, timeout),
+      run: (language, file, signal, budget, options, timeout) => session.run(language, file, signal, budget, options, timeout),
       reset: (own) => this.#lifecycle.reset(own),
-      diagnose: (failure) => this.#diagnose(failure),
+      diagnose: (failure) => session.diagnose(failure, (why) => this.#lifecycle.markDead(why)),
     };
-  }
-
-  async #runOne(
-    language: string,
-    file: string,
-    signal: AbortSignal,
-    budget: OutputBudget,
-    options: ExecuteOptions,
-    timeout = this.#o.timeout,
-  ): Promise<BlockOutcome> {
-    const docker = this.#client();
-    const raw = this.#o.raw;
-    const ctx = {
-      docker,
-      containerId: this.#containerId as string,
-      env: codeEnv(raw),
-      user: codeUser(raw),
-      timeout,
-      budget,
-      onOutput: options.onOutput,
-      reapAfterBlock: sandboxOf(raw) !== undefined,
-    };
-    try {
-      if (!this.#backend) throw new ExecutorError(NOT_RUNNING);
-      return await this.#backend.run(ctx, language, file, signal);
-    } catch (error) {
-      if (!isDockerConnectionError(error) && !isDockerApiError(error)) throw error;
-      // The container or the engine went away before the block even started.
-      const cancelled = signal.aborted;
-      return {
-        exitCode: 1,
-        output: '',
-        stdout: '',
-        stderr: '',
-        timedOut: false,
-        cancelled,
-        truncated: false,
-        failure: error,
-        needsReset: false,
-      };
-    }
-  }
-
-  /** After a block failed on the engine's side, finds out whether the container died, and says so. */
-  async #diagnose(failure: unknown): Promise<string> {
-    const id = this.#containerId;
-    const docker = this.#docker;
-    if (!id || !docker) return `\n${(failure as Error).message}`;
-    try {
-      const { note, dead } = await diagnoseFailure(docker, id, failure);
-      if (dead) this.#lifecycle.markDead(dead);
-      return note;
-    } catch (error) {
-      if (isDockerConnectionError(error)) this.#lifecycle.markDead('the engine is unreachable');
-      throw error;
-    }
   }
 
   /**
@@ -434,7 +239,7 @@ export class DockerCommandLineCodeExecutor {
    *   `socket`); ExecutorError when not started.
    */
   async readFile(path: string): Promise<Uint8Array> {
-    const workspace = this.#workspace;
+    const workspace = this.#session.workspace;
     if (!this.isRunning || !workspace) throw new ExecutorError(NOT_RUNNING);
     return workspace.readFile(path);
   }
@@ -447,37 +252,7 @@ export class DockerCommandLineCodeExecutor {
    * device requests are not serialised.
    */
   dumpComponent(): ComponentModel<DockerCommandLineCodeExecutorConfig> {
-    const raw = this.#o.raw;
-    return toComponent(
-      {
-        image: this.#o.image,
-        containerName: this.#containerName,
-        containerNameGenerated: raw.containerName === undefined,
-        timeout: this.#o.timeout,
-        workDir: raw.workDir,
-        bindDir: raw.bindDir ?? raw.workDir,
-        autoRemove: this.#o.autoRemove,
-        stopContainer: this.#o.stopContainer,
-        functionsModule: this.#o.functionsModule,
-        extraVolumes: { ...raw.extraVolumes },
-        extraHosts: { ...raw.extraHosts },
-        initCommand: raw.initCommand,
-        deleteTmpFiles: this.#o.deleteTmpFiles,
-        hasFunctions: this.#o.functions.length > 0,
-        hasDeviceRequests: raw.deviceRequests !== undefined,
-        sandbox: raw.sandbox,
-        user: raw.user,
-        networkMode: raw.networkMode,
-        memoryBytes: raw.memoryBytes,
-        cpus: raw.cpus,
-        pidsLimit: raw.pidsLimit,
-        environment: raw.environment,
-        workspace: raw.workspace,
-        runner: raw.runner,
-        persistent: raw.persistent,
-      },
-      (message) => process.emitWarning(message),
-    );
+    return toComponent(configSourceOf(this.#o, this.#containerName), (message) => process.emitWarning(message));
   }
 
   /**

@@ -317,7 +317,10 @@ export async function runBlock(
   if (killFailed) killFailed = !(await hasProcessRoom(ctx));
 
   let exitCode = 1;
-  if (failure === undefined && !streamAbort.signal.aborted) {
+  // A block we killed gets 124 or 1 whatever its exit code was, and the sweeps above already
+  // waited for its processes: asking the engine (and polling while it still says Running) would
+  // only add to a timeout's latency.
+  if (failure === undefined && !streamAbort.signal.aborted && !timedOut && !cancelled) {
     try {
       // The engine may report Running for a moment after the output ends: poll briefly.
       let info = await docker.exec.inspect(execId, { signal: AbortSignal.timeout(BACKSTOP_MS * 2) });
@@ -325,7 +328,7 @@ export async function runBlock(
         await new Promise((done) => setTimeout(done, delay));
         info = await docker.exec.inspect(execId, { signal: AbortSignal.timeout(BACKSTOP_MS * 2) });
       }
-      exitCode = info.ExitCode ?? (timedOut || cancelled ? 137 : 1);
+      exitCode = info.ExitCode ?? 1;
       if (info.Running) {
         // Output ended but the process runs on (it closed its outputs): treat as hung and kill it.
         await kill('KILL');

@@ -53,6 +53,12 @@ export class WorkspaceFileError extends ExecutorError {
   }
 }
 
+/** The container create body's share of the workspace: `HostConfig.Binds` entries and `Volumes`. */
+export interface WorkspaceMounts {
+  binds: string[];
+  volumes: Record<string, Record<string, never>>;
+}
+
 /** The container a workspace serves; changes when the container is re-created. */
 export interface WorkspaceContainer {
   docker: DockerClient;
@@ -64,8 +70,8 @@ export interface Workspace {
   readonly mode: WorkspaceMode;
   /** The host folder of the code files (`workDir`). */
   readonly hostDir: string;
-  /** The host folder to mount at `/workspace`, in bind mode. */
-  readonly bindSource: string | undefined;
+  /** How `/workspace` is mounted in the container: a bind of the host folder, or an anonymous volume. */
+  readonly mounts: WorkspaceMounts;
   /** Readies `/workspace` in a container just started (and remembers it for the other calls). */
   prepare(container: WorkspaceContainer): Promise<void>;
   /** Writes a file by its path relative to `/workspace`. @throws OutsideWorkspaceError when something other than a regular file sits at the name. */
@@ -109,7 +115,7 @@ function numericOwner(user: string | undefined): { uid: number; gid: number } | 
 
 abstract class BaseWorkspace implements Workspace {
   abstract readonly mode: WorkspaceMode;
-  abstract readonly bindSource: string | undefined;
+  abstract readonly mounts: WorkspaceMounts;
   protected container: WorkspaceContainer | undefined;
   readonly hostDir: string;
   protected readonly user: string | undefined;
@@ -164,10 +170,10 @@ abstract class BaseWorkspace implements Workspace {
 /** The host folder mounted at `/workspace`. */
 class BindWorkspace extends BaseWorkspace {
   readonly mode = 'bind' as const;
-  readonly bindSource: string;
+  readonly mounts: WorkspaceMounts;
   constructor(hostDir: string, bindSource: string, user: string | undefined, temporary: boolean) {
     super(hostDir, user, temporary);
-    this.bindSource = bindSource;
+    this.mounts = { binds: [`${bindSource}:/workspace:rw`], volumes: {} };
   }
 
   async writeFile(relative: string, content: string): Promise<void> {
@@ -220,7 +226,8 @@ class BindWorkspace extends BaseWorkspace {
 /** `/workspace` is a container volume; files travel through the archive endpoint. */
 class CopyWorkspace extends BaseWorkspace {
   readonly mode = 'copy' as const;
-  readonly bindSource = undefined;
+  /** An anonymous volume: writable even on a read-only root, and removed with the container. */
+  readonly mounts: WorkspaceMounts = { binds: [], volumes: { '/workspace': {} } };
 
   /** Makes `/workspace` (a fresh root-owned volume) writable by the code's user: root owns it, so it may chmod it with every capability dropped. */
   override async prepare(container: WorkspaceContainer): Promise<void> {
