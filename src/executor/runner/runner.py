@@ -80,44 +80,35 @@ def exit_code(status):
     return 1
 
 
-def proc_table():
-    """pid -> (ppid, start time in clock ticks, state) for every process in /proc."""
-    table = {}
-    for name in os.listdir('/proc'):
-        if not name.isdigit():
-            continue
-        try:
-            fd = os.open('/proc/' + name + '/stat', os.O_RDONLY)
-            try:
-                data = os.read(fd, 1024)
-            finally:
-                os.close(fd)
-        except OSError:
-            continue
-        rest = data[data.rfind(b')') + 2:].split()
-        try:
-            table[int(name)] = (int(rest[1]), int(rest[19]), rest[0])
-        except (IndexError, ValueError):
-            continue
-    return table
-
-
-def start_ticks(pid):
-    row = proc_table_one(pid)
-    return row[1] if row else 0
-
-
-def proc_table_one(pid):
+def proc_stat(pid):
+    """(ppid, start time in clock ticks since boot, state) of a process, from /proc/PID/stat; None when it is gone."""
     try:
-        fd = os.open('/proc/%d/stat' % pid, os.O_RDONLY)
+        fd = os.open('/proc/%s/stat' % pid, os.O_RDONLY)
         try:
             data = os.read(fd, 1024)
         finally:
             os.close(fd)
-    except OSError:
+        # The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
+        rest = data[data.rfind(b')') + 2:].split()
+        return int(rest[1]), int(rest[19]), rest[0]
+    except (OSError, IndexError, ValueError):
         return None
-    rest = data[data.rfind(b')') + 2:].split()
-    return (int(rest[1]), int(rest[19]), rest[0])
+
+
+def proc_table():
+    """pid -> (ppid, start time, state) for every process in /proc."""
+    table = {}
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            row = proc_stat(name)
+            if row is not None:
+                table[int(name)] = row
+    return table
+
+
+def start_ticks(pid):
+    row = proc_stat(pid)
+    return row[1] if row else 0
 
 
 def marker_of(pid):
@@ -204,7 +195,6 @@ class Block:
         self.done = None  # session blocks: the result line
         self.state_lost = False
         self.state_file = None
-        self.note = None
 
 
 class Runner:
