@@ -133,10 +133,7 @@ export async function executeBlocks(
     let filename: string;
     try {
       // Missing folders are made by the workspace (bind: by the engine, inside the container).
-      filename =
-        declared === undefined
-          ? defaultFilename(code, spec.extension)
-          : await resolveInWorkspace(workspace.hostDir, declared, { create: false });
+      filename = declared === undefined ? defaultFilename(code, spec.extension) : await resolveInWorkspace(workspace.hostDir, declared);
       // The code of an earlier block may have left a symlink, FIFO, device or folder at the name.
       await workspace.writeFile(filename, code);
     } catch (error) {

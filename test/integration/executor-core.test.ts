@@ -37,11 +37,14 @@ beforeAll(() => {
 
 afterAll(async () => {
   // After the whole file: no container, no temp workspace, no exit hook of ours is left.
-  expect(await ourContainers()).toEqual([]);
-  expect(readdirSync(tmpdir()).filter(isOwnWorkspace)).toEqual([]);
-  expect(signalListeners()).toEqual(listenersBefore);
-  rmSync(tmpdir(), { recursive: true, force: true });
-  await docker.close();
+  try {
+    expect(await ourContainers()).toEqual([]);
+    expect(readdirSync(tmpdir()).filter(isOwnWorkspace)).toEqual([]);
+    expect(signalListeners()).toEqual(listenersBefore);
+  } finally {
+    rmSync(tmpdir(), { recursive: true, force: true });
+    await docker.close();
+  }
 });
 
 const FUNCTION = { func: 'def answer() -> int:\n    return 42\n', pythonPackages: [], globalImports: [] };

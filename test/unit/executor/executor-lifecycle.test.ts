@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerClient } from '../../../src/engine/index.js';
+import { setBlockBackendFactory } from '../../../src/executor/block-backend.js';
 import { DockerCommandLineCodeExecutor } from '../../../src/index.js';
 import { type FakeEngine, jsonResponse, responseHead, startFakeEngine } from '../../helpers/fake-engine.js';
 
@@ -136,6 +137,61 @@ describe('executor lifecycle on a slow fake engine', () => {
       }
       expect(created.length).toBeGreaterThan(0);
     } finally {
+      await docker.close();
+      await engine.close();
+    }
+  });
+});
+
+describe('the BlockBackend seam', () => {
+  it('runs blocks on the plugged-in backend, made after each (re)start and disposed before restart and stop', async () => {
+    const { engine } = await fakeDocker(1);
+    const docker = new DockerClient({ host: `unix://${engine.socketPath}` });
+    const events: string[] = [];
+    let made = 0;
+    setBlockBackendFactory(async (_docker, containerId, options) => {
+      const n = ++made;
+      events.push(`made ${n} for ${containerId.slice(0, 4)} as ${options.user ?? 'image user'}`);
+      return {
+        mode: 'runner',
+        async run(ctx, language, file) {
+          events.push(`run ${n} ${language} ${file.slice(0, 9)} timeout ${ctx.timeout}`);
+          const output = 'from the runner\n';
+          return {
+            exitCode: 0,
+            output,
+            stdout: output,
+            stderr: '',
+            timedOut: false,
+            cancelled: false,
+            truncated: false,
+            failure: undefined,
+            needsReset: false,
+          };
+        },
+        async dispose() {
+          events.push(`disposed ${n}`);
+        },
+      };
+    });
+    const ex = new DockerCommandLineCodeExecutor({ docker, workspace: 'bind', timeout: 7, user: '1000' });
+    try {
+      await ex.start();
+      expect((await ex.executeCodeBlocks([{ language: 'python', code: 'print(1)' }])).output).toBe('from the runner\n');
+      await ex.restart();
+      await ex.executeCodeBlocks([{ language: 'sh', code: 'echo 1' }]);
+      await ex.stop();
+      expect(events).toEqual([
+        'made 1 for cccc as 1000',
+        'run 1 python tmp_code_ timeout 7',
+        'disposed 1',
+        'made 2 for cccc as 1000',
+        'run 2 sh tmp_code_ timeout 7',
+        'disposed 2',
+      ]);
+    } finally {
+      setBlockBackendFactory(undefined);
+      await ex.stop();
       await docker.close();
       await engine.close();
     }
