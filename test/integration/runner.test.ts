@@ -404,6 +404,15 @@ describe('persistent sessions', () => {
     expect(next).toMatchObject({ exitCode: 0, output: '/tmp/place\nhello-unset\nsh: hello\n' });
   });
 
+  it('works in the sandbox (read-only root, nobody, no capabilities)', async () => {
+    await using ex = executor({ persistent: true, sandbox: true });
+    await ex.start();
+    await ex.executeCodeBlocks([py('import os\nuid = os.getuid()'), bash('cd /tmp && export MARK=sandboxed')]);
+    const next = await ex.executeCodeBlocks([py('print(uid)'), bash('echo "$(pwd) $MARK"')]);
+    expect(next).toMatchObject({ exitCode: 0, output: '65534\n/tmp sandboxed\n' });
+    expect(ex.executionMode).toBe('runner');
+  });
+
   it('dumpComponent carries persistent and runner, and loadComponent restores them', async () => {
     const ex = executor({ persistent: true });
     const dump = ex.dumpComponent();

@@ -211,6 +211,7 @@ class Runner:
         self.base_env = dict(os.environ)
         # Set by the `sh -c` that started the runner, not by the engine: a block would not have it.
         self.base_env.pop('PWD', None)
+        # A writable folder for the figures and the persistent shell's state (the sandbox's root is read-only).
         self.figures_dir = next((d for d in (os.environ.get('TMPDIR'), '/tmp', '/dev/shm', '/workspace')
                                  if d and os.access(d, os.W_OK)), '/tmp')
         self.closing = False
@@ -405,7 +406,7 @@ class Runner:
                 if spec.get('persistent'):
                     cwd, base = self.shell or (None, None)
                     env = self.block_env(spec, base)
-                    blk.state_file = os.path.join(os.environ.get('TMPDIR') or '/tmp', 'berth-shell-%d-%d' % (self.pid, self.counter))
+                    blk.state_file = os.path.join(self.figures_dir, 'berth-shell-%d-%d' % (self.pid, self.counter))
                     self.counter += 1
                     argv = [argv[0], '-c', SHELL_WRAPPER, os.path.abspath(spec['file']), blk.state_file]
                 self.fork_block(blk, (program, argv, env, cwd))
