@@ -4,7 +4,7 @@
  * floor, dockerode 5 and the docker CLI. Writes <out>/<timestamp>.json, <out>/latest.json and a
  * Markdown summary (bench/RESULTS.md for a full run), and prints the tables.
  *
- *   node bench/run.mjs [--quick] [--out DIR] [--only exec,block,throughput,lifecycle,concurrency,footprint,pool]
+ *   node bench/run.mjs [--quick] [--out DIR] [--only exec,block,throughput,lifecycle,concurrency,footprint,pool,runner]
  *                      [--iterations N] [--no-install] [--cpu-prof DIR] [--render-only]
  *
  * Environment: BENCH_LABEL (container label key, default berth.test), BENCH_SOCKET,
@@ -63,7 +63,7 @@ if (process.env.BENCH_STDOUT_MIB) config.throughput.stdoutMiB = Number(process.e
 if (process.env.BENCH_ALTERNATE_MIB) config.throughput.alternateMiB = Number(process.env.BENCH_ALTERNATE_MIB);
 if (flags['no-install']) config.footprint.install = false;
 
-const ALL = ['exec', 'block', 'throughput', 'lifecycle', 'concurrency', 'footprint', 'pool'];
+const ALL = ['exec', 'block', 'throughput', 'lifecycle', 'concurrency', 'footprint', 'pool', 'runner'];
 const only = (flags.only ?? process.env.BENCH_ONLY)?.split(',').map((s) => s.trim());
 const selected = only ? ALL.filter((n) => only.includes(n)) : ALL;
 const outDir = resolve(flags.out ?? join(BENCH, 'results', quick ? 'quick' : ''));

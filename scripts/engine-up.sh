@@ -8,6 +8,7 @@
 # 3. Make sure the test images exist, built offline from Debian's packages when no registry
 #    answers: busybox (fast engine tests) and a python image for the executor. The default
 #    executor image python:3-slim is tagged from the offline build only when it is missing.
+#    With --mpl, also berth-test/python-mpl:3.11 (python3-matplotlib) for the runner's figures.
 #
 # Environment: BERTH_STATE_DIR (default /tmp/berth-engine) holds the pid file of a daemon this
 # script started, its log and the image caches; scripts/engine-down.sh reads it.
@@ -18,6 +19,15 @@ SOCK=/var/run/docker.sock
 BUSYBOX_IMAGE=${BERTH_BUSYBOX_IMAGE:-berth-test/busybox:latest}
 PYTHON_IMAGE=${BERTH_PYTHON_IMAGE:-berth-test/python:3.11}
 DEFAULT_IMAGE=python:3-slim
+MPL_IMAGE=${BERTH_MPL_IMAGE:-berth-test/python-mpl:3.11}
+# --mpl: also the python image with matplotlib (a few minutes on first use; see below).
+WITH_MPL=0
+for arg in "$@"; do
+  case $arg in
+    --mpl) WITH_MPL=1 ;;
+    *) printf 'engine-up: unknown argument %s (known: --mpl)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 mkdir -p "$STATE"
 
 say() { printf 'engine-up: %s\n' "$*"; }
@@ -153,6 +163,32 @@ else
   fi
 fi
 
+# Builds image $1 offline: Debian bookworm minbase with the packages $2 (comma-separated), its
+# root filesystem cached in $STATE/$3.tar; $4 (optional) is a function run on the root folder
+# before it is packed.
+debootstrap_image() {
+  local image=$1 packages=$2 cache="$STATE/$3.tar" prepare=${4:-} root mirror
+  if [ ! -s "$cache" ]; then
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || { say "cannot build $image offline (need root and apt)"; exit 1; }
+    apt_install debootstrap
+    mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+    [ -n "$mirror" ] || mirror=$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+    [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+    root=$(mktemp -d "$STATE/$3-root.XXXXXX")
+    say "no registry answers: building $image with debootstrap ($packages) from $mirror"
+    debootstrap --variant=minbase --include="$packages" bookworm "$root" "$mirror" >"$STATE/debootstrap-$3.log" 2>&1 \
+      || { tail -n 30 "$STATE/debootstrap-$3.log"; rm -rf "$root"; exit 1; }
+    if [ -n "$prepare" ]; then "$prepare" "$root" || { rm -rf "$root"; exit 1; }; fi
+    rm -rf "$root"/usr/share/{doc,man,locale} "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/*
+    # The official image has a `python` command; Debian's python3 package does not.
+    ln -sf python3 "$root/usr/bin/python"
+    tar -C "$root" -cf "$cache.part" . && mv "$cache.part" "$cache"
+    rm -rf "$root"
+  fi
+  docker_ import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'ENV LANG=C.UTF-8' -c 'CMD ["python3"]' "$cache" "$image" >/dev/null
+}
+
 # --- python ------------------------------------------------------------------------------
 if have_image "$PYTHON_IMAGE"; then
   say "image $PYTHON_IMAGE is there"
@@ -163,26 +199,26 @@ elif registry_pull "$DEFAULT_IMAGE"; then
   docker_ tag "$DEFAULT_IMAGE" "$PYTHON_IMAGE"
   say "pulled $DEFAULT_IMAGE and tagged it $PYTHON_IMAGE"
 else
-  cache="$STATE/python-rootfs.tar"
-  if [ ! -s "$cache" ]; then
-    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || { say "cannot build the python image offline (need root and apt)"; exit 1; }
-    apt_install debootstrap
-    mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-    [ -n "$mirror" ] || mirror=$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
-    [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
-    root=$(mktemp -d "$STATE/python-root.XXXXXX")
-    say "no registry answers: building a python image with debootstrap from $mirror (about a minute)"
-    debootstrap --variant=minbase --include=python3 bookworm "$root" "$mirror" >"$STATE/debootstrap.log" 2>&1 \
-      || { tail -n 30 "$STATE/debootstrap.log"; rm -rf "$root"; exit 1; }
-    rm -rf "$root"/usr/share/{doc,man,locale} "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/*
-    # The official image has a `python` command; Debian's python3 package does not.
-    ln -sf python3 "$root/usr/bin/python"
-    tar -C "$root" -cf "$cache.part" . && mv "$cache.part" "$cache"
-    rm -rf "$root"
-  fi
-  docker_ import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    -c 'ENV LANG=C.UTF-8' -c 'CMD ["python3"]' "$cache" "$PYTHON_IMAGE" >/dev/null
+  debootstrap_image "$PYTHON_IMAGE" python3 python-rootfs
   say "built $PYTHON_IMAGE offline (Debian bookworm minbase + python3; no pip, no procps, like python:3-slim)"
+fi
+
+# --- python with matplotlib (figures of the in-container runner), only when asked: --mpl ----
+# Debian's python3-matplotlib (with numpy) on the same minbase: about 4.5 minutes and 1.1 GB, so
+# it is built only where a test needs it (scripts/test.sh passes --mpl), and reused afterwards.
+# matplotlib's font cache is built in the image (as root, for root's HOME) so that the first
+# figure of every container does not pay for it.
+mpl_font_cache() {
+  chroot "$1" /usr/bin/env -i HOME=/root MPLBACKEND=Agg /usr/bin/python3 -c 'import matplotlib.pyplot' \
+    || { say "matplotlib does not import in the new image"; return 1; }
+}
+if [ "$WITH_MPL" = 1 ]; then
+  if have_image "$MPL_IMAGE"; then
+    say "image $MPL_IMAGE is there"
+  else
+    debootstrap_image "$MPL_IMAGE" python3,python3-matplotlib python-mpl-rootfs mpl_font_cache
+    say "built $MPL_IMAGE offline (Debian bookworm minbase + python3-matplotlib)"
+  fi
 fi
 if have_image "$DEFAULT_IMAGE"; then
   say "image $DEFAULT_IMAGE is there"

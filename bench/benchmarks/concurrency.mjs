@@ -50,7 +50,8 @@ export async function run(ctx) {
       blocks,
       warmup,
       async () => {
-        const executor = new Executor({ image: PYTHON_IMAGE, labels: LABELS });
+        // The exec path; the runner's concurrency is in runner.mjs.
+        const executor = new Executor({ image: PYTHON_IMAGE, labels: LABELS, runner: 'off' });
         ctx.onCleanup(() => executor.stop());
         await executor.start();
         return executor;

@@ -1,8 +1,9 @@
 /**
  * How blocks run in one started container. The executor makes one backend after each container
  * (re)start and disposes it before stop, restart and reset. Two implementations: `exec` (here: an
- * exec per block, see {@link runBlock}) and `runner` (an in-container runner, plugged in through
- * {@link setBlockBackendFactory}; undefined from its factory falls back to `exec`).
+ * exec per block, see {@link runBlock}) and `runner` (the in-container runner, see
+ * runner/backend.ts; undefined from its factory falls back to `exec`). Tests may plug in another
+ * factory through {@link setBlockBackendFactory}.
  *
  * @module
  */
@@ -10,6 +11,8 @@
 import type { DockerClient } from '../engine/index.js';
 import { languageSpec } from './blocks.js';
 import { type BlockContext, type BlockOutcome, runBlock } from './run-block.js';
+import { createRunnerBackend } from './runner/backend.js';
+import type { RunnerMode } from './types.js';
 
 /** How blocks run in one started container: one per container (re)start, disposed at stop/reset. */
 export interface BlockBackend {
@@ -28,6 +31,10 @@ export interface BlockBackendOptions {
   user: string | undefined;
   /** The image the container runs. */
   image: string;
+  /** `off`: the exec backend, whatever the image. Default `auto`. */
+  runner?: RunnerMode | undefined;
+  /** Persistent sessions (the runner backend). */
+  persistent?: boolean | undefined;
 }
 
 /** Makes a backend for a container just (re)started; undefined falls back to `exec`. */
@@ -63,7 +70,11 @@ export function setBlockBackendFactory(next: BlockBackendFactory | undefined): v
   factory = next;
 }
 
-/** The backend for a container just (re)started: the plugged-in factory's, else `exec`. */
+/**
+ * The backend for a container just (re)started: the plugged-in factory's, else the runner's
+ * (unless `runner` is `off`), else `exec` (an image without Python 3.8+).
+ */
 export async function openBlockBackend(docker: DockerClient, containerId: string, options: BlockBackendOptions): Promise<BlockBackend> {
-  return (await factory?.(docker, containerId, options)) ?? new ExecBlockBackend();
+  const make = factory ?? (options.runner === 'off' ? undefined : createRunnerBackend);
+  return (await make?.(docker, containerId, options)) ?? new ExecBlockBackend();
 }

@@ -7,7 +7,7 @@
  */
 
 import type { ResolvedOptions } from './options.js';
-import type { DockerCommandLineCodeExecutorOptions, SandboxOptions, VolumeBinding, WorkspaceMode } from './types.js';
+import type { DockerCommandLineCodeExecutorOptions, RunnerMode, SandboxOptions, VolumeBinding, WorkspaceMode } from './types.js';
 
 /** autogen's provider string for the Docker executor. */
 export const COMPONENT_PROVIDER = 'autogen_ext.code_executors.docker.DockerCommandLineCodeExecutor';
@@ -67,6 +67,10 @@ export interface DockerCommandLineCodeExecutorConfig {
   environment?: Record<string, string>;
   /** Berth: `bind` or `copy`. */
   workspace?: WorkspaceMode;
+  /** Berth: `auto` (the in-container runner where the image has Python) or `off`. Left out when `auto`. */
+  runner?: RunnerMode;
+  /** Berth: persistent sessions (python blocks share one interpreter). Left out when off. */
+  persistent?: boolean;
 }
 
 /** {@link SandboxOptions} in snake_case, as a component config carries them. */
@@ -148,6 +152,8 @@ export interface ExecutorConfigSource {
   pidsLimit?: number | undefined;
   environment?: Record<string, string> | undefined;
   workspace?: WorkspaceMode | undefined;
+  runner?: RunnerMode | undefined;
+  persistent?: boolean | undefined;
 }
 
 /** An executor's settings for {@link toComponent}, from its resolved options and container name. */
@@ -177,6 +183,8 @@ export function configSourceOf(options: ResolvedOptions, containerName: string):
     pidsLimit: raw.pidsLimit,
     environment: raw.environment,
     workspace: raw.workspace,
+    runner: raw.runner,
+    persistent: raw.persistent,
   };
 }
 
@@ -240,6 +248,8 @@ export function toComponent(
   if (source.pidsLimit !== undefined) config.pids_limit = source.pidsLimit;
   if (source.environment !== undefined) config.environment = { ...source.environment };
   if (source.workspace !== undefined) config.workspace = source.workspace;
+  if (source.runner !== undefined && source.runner !== 'auto') config.runner = source.runner;
+  if (source.persistent) config.persistent = true;
 
   return {
     provider: COMPONENT_PROVIDER,
@@ -424,4 +434,8 @@ function readBerthKeys(config: Record<string, unknown>, options: DockerCommandLi
   if (environment !== undefined) options.environment = environment;
   const workspace = stringField(config, 'workspace', true);
   if (workspace !== undefined) options.workspace = workspace as WorkspaceMode;
+  const runner = stringField(config, 'runner', true);
+  if (runner !== undefined) options.runner = runner as RunnerMode;
+  const persistent = booleanField(config, 'persistent');
+  if (persistent !== undefined) options.persistent = persistent;
 }

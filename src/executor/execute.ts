@@ -21,7 +21,7 @@ import {
 import { ExecutorError } from './errors.js';
 import { buildFunctionsModule, type FunctionWithRequirements, requiredPackages } from './functions.js';
 import type { BlockOutcome } from './run-block.js';
-import type { CodeBlock, CommandLineCodeResult, ExecuteOptions } from './types.js';
+import type { CodeBlock, CodeImage, CommandLineCodeResult, ExecuteOptions } from './types.js';
 import type { Workspace } from './workspace.js';
 
 /** Bytes of each stream still allowed in a call's result. */
@@ -109,6 +109,8 @@ export async function executeBlocks(
     timedOut: false,
     cancelled: false,
     truncated: false,
+    images: [] as CodeImage[],
+    stateLost: false,
   };
   const fail = (message: string) => {
     result.outputs.push(message);
@@ -146,6 +148,8 @@ export async function executeBlocks(
     result.stderr.push(outcome.stderr);
     result.truncated ||= outcome.truncated;
     result.exitCode = outcome.exitCode;
+    if (outcome.images) result.images.push(...outcome.images);
+    result.stateLost ||= outcome.stateLost === true;
     if (outcome.truncated) result.outputs.push('\n[output truncated: more than maxOutputBytes]');
     if (outcome.timedOut) {
       result.timedOut = true;
@@ -184,5 +188,7 @@ export async function executeBlocks(
     timedOut: result.timedOut,
     cancelled: result.cancelled,
     truncated: result.truncated,
+    images: result.images,
+    stateLost: result.stateLost,
   };
 }

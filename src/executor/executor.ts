@@ -14,6 +14,7 @@ import type {
   CommandLineCodeResult,
   DockerCommandLineCodeExecutorOptions,
   ExecuteOptions,
+  ExecutionMode,
   StartOptions,
   WorkspaceMode,
 } from './types.js';
@@ -119,6 +120,14 @@ export class DockerCommandLineCodeExecutor {
   /** The user-defined functions. */
   get functions(): readonly FunctionWithRequirements[] {
     return this.#o.functions;
+  }
+
+  /**
+   * How blocks run in the started container: `runner` (Berth's in-container runner) or `exec` (an
+   * exec per block: `runner: 'off'`, or an image without Python 3.8+). Undefined while not started.
+   */
+  get executionMode(): ExecutionMode | undefined {
+    return this.#session.executionMode;
   }
 
   /** How the workspace reaches the container (`bind` or `copy`); decided by `start()`. */

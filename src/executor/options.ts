@@ -82,7 +82,11 @@ function checkMounts(options: DockerCommandLineCodeExecutorOptions): void {
   }
 }
 
-function oneOf(options: DockerCommandLineCodeExecutorOptions, key: 'workspace' | 'pullPolicy', allowed: readonly string[]): void {
+function oneOf(
+  options: DockerCommandLineCodeExecutorOptions,
+  key: 'workspace' | 'pullPolicy' | 'runner',
+  allowed: readonly string[],
+): void {
   const value = options[key];
   if (value !== undefined && !allowed.includes(value)) {
     throw new ExecutorError(`${key} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got ${JSON.stringify(value)}`);
@@ -113,6 +117,11 @@ export function resolveOptions(options: DockerCommandLineCodeExecutorOptions): R
   checkMounts(options);
   oneOf(options, 'workspace', ['bind', 'copy']);
   oneOf(options, 'pullPolicy', ['missing', 'always', 'never']);
+  oneOf(options, 'runner', ['auto', 'off']);
+  if (options.persistent !== undefined && typeof options.persistent !== 'boolean')
+    throw new ExecutorError(`persistent must be true or false, got ${JSON.stringify(options.persistent)}`);
+  if (options.persistent === true && options.runner === 'off')
+    throw new ExecutorError("persistent: true needs the in-container runner, and runner is 'off'");
   if (options.workDir !== undefined) {
     if (typeof options.workDir !== 'string' || options.workDir === '') throw new ExecutorError('workDir must be a non-empty path');
     if (resolve(options.workDir) === resolve(process.cwd())) {

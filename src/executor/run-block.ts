@@ -48,7 +48,7 @@ const PWSH_MISSING = 'Powershell or pwsh is not installed. Please install one of
  * over, so killing the interpreter first does not open the gap. The previous design (the block's
  * start time recorded in a file) caught that process too, at the price of a shell on every block.
  */
-const KILLER = [
+export const KILLER = [
   `sig=$1; mark="${MARKER}=$2"; t0=$3; me=$$`,
   // Room for one more process in the pids cgroup (v2, then v1), or no limit that we can see.
   'room() { for c in /sys/fs/cgroup /sys/fs/cgroup/pids; do read -r max 2>/dev/null < "$c/pids.max" || continue; [ "$max" = max ] && return 0; read -r cur 2>/dev/null < "$c/pids.current" || return 0; [ $((max - cur)) -ge 4 ]; return; done; return 0; }',

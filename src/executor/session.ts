@@ -54,6 +54,11 @@ export class Session {
     if (options.raw.docker) this.#docker = options.raw.docker;
   }
 
+  /** How blocks run in the current container (`runner` or `exec`); undefined while there is none. */
+  get executionMode(): 'runner' | 'exec' | undefined {
+    return this.#backend?.mode;
+  }
+
   /** The workspace, once `bringUp` made it. */
   get workspace(): Workspace | undefined {
     return this.#workspace;
@@ -124,7 +129,13 @@ export class Session {
     const raw = this.#o.raw;
     if (raw.initCommand) await runInitCommand(docker, id, raw.initCommand, codeEnv(raw), raw.user, this.#o.timeout, signal);
     signal.throwIfAborted();
-    this.#backend = await openBlockBackend(docker, id, { env: codeEnv(raw), user: codeUser(raw), image: this.#o.image });
+    this.#backend = await openBlockBackend(docker, id, {
+      env: codeEnv(raw),
+      user: codeUser(raw),
+      image: this.#o.image,
+      runner: raw.runner,
+      persistent: raw.persistent,
+    });
   }
 
   /** Restarts the container in place, or makes a fresh one when it is gone; the backend is disposed first and opened again. */

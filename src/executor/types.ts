@@ -37,6 +37,22 @@ export interface VolumeBinding {
  */
 export type WorkspaceMode = 'bind' | 'copy';
 
+/**
+ * How blocks reach the container: `auto` (default) runs them through Berth's in-container runner
+ * when the image has Python 3.8 or later (one process per container start, fed through one
+ * attached exec), and through an exec per block otherwise; `off` always uses an exec per block.
+ */
+export type RunnerMode = 'auto' | 'off';
+
+/** Which way blocks run in the started container (see {@link RunnerMode}). */
+export type ExecutionMode = 'runner' | 'exec';
+
+/** One figure a block showed or left open (matplotlib, runner mode), as PNG. */
+export interface CodeImage {
+  mimeType: 'image/png';
+  data: Uint8Array;
+}
+
 /** How images are made available in `start()`. */
 export type PullPolicy = 'missing' | 'always' | 'never';
 
@@ -125,6 +141,14 @@ export interface DockerCommandLineCodeExecutorOptions {
    * or a rootless engine of another user).
    */
   workspace?: WorkspaceMode;
+  /** `auto` (default): the in-container runner where the image has Python 3.8+, else an exec per block; `off`: an exec per block. */
+  runner?: RunnerMode;
+  /**
+   * Persistent sessions (runner mode only): python blocks share one interpreter across blocks and
+   * calls (variables, imports, open files), shell blocks keep their working folder and exported
+   * variables. `restart()` starts afresh. A timeout or cancel kills the session (`stateLost`). Default false.
+   */
+  persistent?: boolean;
 }
 
 /** What `executeCodeBlocks` reports: autogen's `CommandLineCodeResult`, plus more. */
@@ -147,6 +171,10 @@ export interface CommandLineCodeResult {
   truncated: boolean;
   /** Wall time of the whole call in milliseconds. */
   durationMs: number;
+  /** Figures the blocks showed (`plt.show()`) or left open, as PNG, in order (runner mode; empty otherwise). */
+  images: CodeImage[];
+  /** Persistent mode: a block's timeout or cancel (or its own `os._exit`) ended the session, so earlier state is gone. */
+  stateLost: boolean;
 }
 
 /** Options of `start()`. */

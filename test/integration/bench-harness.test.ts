@@ -11,7 +11,7 @@ import { TEST_LABEL, testClient } from '../helpers/engine.js';
 // (`--quick`: a few iterations, MiB instead of hundreds, no npm installs) against the real engine.
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const SECTIONS = ['exec', 'block', 'throughput', 'lifecycle', 'concurrency', 'footprint', 'pool'] as const;
+const SECTIONS = ['exec', 'block', 'throughput', 'lifecycle', 'concurrency', 'footprint', 'pool', 'runner'] as const;
 
 interface Row {
   contender: string;
@@ -55,7 +55,8 @@ describe('bench harness (npm run bench --quick)', () => {
   });
 
   it('runs every benchmark on tiny sizes, writes the JSON and the table, and leaves no container behind', {
-    timeout: 180_000,
+    // The runner section (7) adds about 20 s on a loaded machine.
+    timeout: 240_000,
   }, async () => {
     if (!existsSync(join(ROOT, 'dist/index.js')) || !existsSync(join(ROOT, 'dist/engine/index.js'))) {
       throw new Error('dist/ is missing: the bench harness runs against the built package; run `npm run build` first');

@@ -184,7 +184,8 @@ describe('defect 3: an interrupt during start() leaves nothing; berth prune remo
 
 describe('defect 4: stop() during the internal reset after a block left the container unable to start processes', () => {
   it('nothing is made after stop() returned, and no exit hook is left', async () => {
-    const ex = executor({ timeout: 2 });
+    // The exec path: its killer is an `sh -c` exec (the runner kills from inside, needing no sh).
+    const ex = executor({ timeout: 2, runner: 'off' });
     await ex.start();
     try {
       // A block that takes the container's sh away: at its timeout the killer (an `sh -c` exec)

@@ -647,6 +647,29 @@ test('executor: runs a python block', async () => {
   equal([result.timedOut, result.cancelled], [false, false], 'timedOut, cancelled');
 });
 
+test('executor: runs blocks through the in-container runner (its source ships in the package)', async () => {
+  assert(executor, 'not started');
+  equal(executor.executionMode, 'runner', 'executionMode');
+  const result = await executor.executeCodeBlocks([py('import sys\nprint(__name__, sys.argv[0][:9])\nsys.exit(3)')]);
+  equal([result.exitCode, result.output], [3, '__main__ tmp_code_\n'], 'exit code and output');
+});
+
+test('executor: persistent sessions keep python state between calls; busybox falls back to exec', async () => {
+  const persistent = new berth.DockerCommandLineCodeExecutor({ image: PYTHON, labels, persistent: true });
+  const busybox = new berth.DockerCommandLineCodeExecutor({ image: BUSYBOX, labels });
+  try {
+    await Promise.all([persistent.start(), busybox.start()]);
+    await persistent.executeCodeBlocks([py('kept = 41')]);
+    const result = await persistent.executeCodeBlocks([py('print(kept + 1)')]);
+    equal([result.exitCode, result.output, result.stateLost], [0, '42\n', false], 'persistent result');
+    equal(busybox.executionMode, 'exec', 'busybox executionMode');
+    const sh = await busybox.executeCodeBlocks([{ language: 'sh', code: 'echo fallback' }]);
+    equal([sh.exitCode, sh.output], [0, 'fallback\n'], 'busybox result');
+  } finally {
+    await Promise.all([persistent.stop(), busybox.stop()]);
+  }
+}, 120_000);
+
 test('executor: runs a bash block, stdout and stderr kept apart', async () => {
   assert(executor, 'not started');
   const result = await executor.executeCodeBlocks([{ language: 'bash', code: 'echo "hello from $0"; echo oops >&2; exit 0' }]);
