@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { DockerClient } from '../../engine/index.js';
+import type { AttachedStream, DockerClient } from '../../engine/index.js';
 import { isDockerApiError } from '../../engine/index.js';
 import type { BlockBackend } from '../block-backend.js';
 import { languageSpec } from '../blocks.js';
@@ -65,7 +65,6 @@ function runnerSource(): Promise<string> {
   return source;
 }
 
-type Attached = Awaited<ReturnType<DockerClient['exec']['start']>>;
 
 /** A block the runner is running: collects its messages until the exit message or the runner's end. */
 interface Pending {
@@ -101,7 +100,7 @@ interface Hello {
 
 /** One runner process in the container and its attached exec stream. */
 class Channel {
-  readonly stream: Attached;
+  readonly stream: AttachedStream;
   readonly reader = new MessageReader();
   hello: Hello | undefined;
   pending: Pending | undefined;
@@ -111,7 +110,7 @@ class Channel {
   #onHello: ((hello: Hello | undefined) => void) | undefined;
   readonly helloReceived: Promise<Hello | undefined>;
 
-  constructor(stream: Attached) {
+  constructor(stream: AttachedStream) {
     this.stream = stream;
     this.helloReceived = new Promise((resolve) => {
       this.#onHello = resolve;
