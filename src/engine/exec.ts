@@ -1,4 +1,4 @@
-import { DockerError, isDockerConnectionError, isDockerStreamError } from './errors.js';
+import { DockerArgumentError, DockerError, isDockerConnectionError, isDockerStreamError } from './errors.js';
 import type { AttachedStream } from './frames.js';
 import { attachedStream, isMultiplexed, outputStream } from './frames.js';
 import type { HttpCore } from './http/core.js';
@@ -27,7 +27,10 @@ export interface ExecRunOptions extends CallOptions {
   privileged?: boolean | undefined;
   /** Run with a TTY: one merged raw stream, reported as stdout. Default false. */
   tty?: boolean | undefined;
-  /** Bytes to write to the process's stdin, which is then closed. */
+  /**
+   * Bytes to write to the process's stdin, which is then closed. Written while the output is read,
+   * so any size works; a process that exits without reading all of it is not an error.
+   */
   stdin?: string | Uint8Array | undefined;
   /** Called with every piece of output as it arrives. */
   onOutput?: ((frame: StdFrame) => void) | undefined;
@@ -127,7 +130,8 @@ export class ExecApi {
         : Array.isArray(options.env)
           ? [...options.env]
           : Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
-    const hasStdin = options.stdin !== undefined;
+    const stdin = stdinBytes(options.stdin);
+    const hasStdin = stdin !== undefined;
     const tty = options.tty ?? false;
     const body: ExecCreateBody = { Cmd: [...cmd], AttachStdout: true, AttachStderr: true, AttachStdin: hasStdin, Tty: tty };
     if (env) body.Env = env;
@@ -140,11 +144,12 @@ export class ExecApi {
     const out = { stdout: [] as Uint8Array[], stderr: [] as Uint8Array[] };
     const sizes = { stdout: 0, stderr: 0 };
     let truncated = false;
+    // Stdin is written while the output is read: a process such as `cat` stops reading its input
+    // while its output is not drained, so writing everything first would wait forever.
+    let outputEnded = false;
+    // Its failure is looked at only after the output (see below): caught here so it is never unhandled.
+    const writing = stdin === undefined ? undefined : feedStdin(stream, stdin, () => outputEnded).catch(() => {});
     try {
-      if (hasStdin) {
-        await stream.write(options.stdin as string | Uint8Array);
-        await stream.end();
-      }
       for await (const frame of stream) {
         options.onOutput?.(frame);
         const room = limit - sizes[frame.stream];
@@ -164,7 +169,11 @@ export class ExecApi {
       }
       throw error;
     } finally {
+      outputEnded = true;
       await stream.cancel();
+      // A process that exits without reading all of its stdin closes the connection under our
+      // writes (EPIPE, ECONNRESET): its output and exit code are the result, not that failure.
+      await writing;
     }
     const stdoutBytes = concatBytes(out.stdout, sizes.stdout);
     const stderrBytes = concatBytes(out.stderr, sizes.stderr);
@@ -203,4 +212,22 @@ export class ExecApi {
       delay = Math.min(delay * 2, 50);
     }
   }
+}
+
+/** Bytes of stdin written per write: small enough to stop soon after the output ends. */
+const STDIN_CHUNK = 256 * 1024;
+
+function stdinBytes(stdin: unknown): Uint8Array | undefined {
+  if (stdin === undefined) return undefined;
+  if (typeof stdin === 'string') return new TextEncoder().encode(stdin);
+  if (stdin instanceof Uint8Array) return stdin;
+  throw new DockerArgumentError('stdin', `expected a string or a Uint8Array, got ${typeof stdin}`);
+}
+
+/** Writes `data` to the stream's stdin in pieces, then half-closes it; stops once the output has ended. */
+async function feedStdin(stream: AttachedStream, data: Uint8Array, outputEnded: () => boolean): Promise<void> {
+  for (let offset = 0; offset < data.length && !outputEnded(); offset += STDIN_CHUNK) {
+    await stream.write(data.subarray(offset, offset + STDIN_CHUNK));
+  }
+  if (!outputEnded()) await stream.end();
 }
