@@ -1,5 +1,5 @@
-import { type ArchiveFile, packFiles, unpackEntries } from './archive.js';
-import { DockerArgumentError, DockerError, DockerStreamError } from './errors.js';
+import { type ArchiveFile, type ContainerPathType, fromGoFileMode, packFiles, readFirstEntry } from './archive.js';
+import { DockerApiError, DockerArgumentError, DockerError, DockerNotAFileError, DockerStreamError, isDockerApiError } from './errors.js';
 import { type AttachedStream, attachedStream, isMultiplexed, type OutputStream, outputStream } from './frames.js';
 import type { HttpCore } from './http/core.js';
 import type { CallOptions, Filters } from './options.js';
@@ -104,12 +104,37 @@ export interface ContainerPutArchiveOptions extends CallOptions {
   copyUIDGID?: boolean | undefined;
 }
 
-/** The stat of a path in a container, from the `X-Docker-Container-Path-Stat` header. */
+/** Options of {@link ContainersApi.putFiles}. */
+export interface ContainerPutFilesOptions extends ContainerPutArchiveOptions {
+  /**
+   * Create the target folder (and its missing parents, `0755`, owned by root) when it does not
+   * exist. Default false: a missing folder is a `DockerApiError` (`notFound`, resource `path`)
+   * that says so.
+   */
+  mkdirs?: boolean | undefined;
+}
+
+/** Options of {@link ContainersApi.readFile}. */
+export interface ContainerReadFileOptions extends CallOptions {
+  /** Largest file read, in bytes. Default 256 MiB. */
+  maxBytes?: number | undefined;
+}
+
+/** The stat of a path in a container, from the engine's `X-Docker-Container-Path-Stat` header. */
 export interface ContainerPathStat {
+  /** The last component of the path. */
   name: string;
+  /** Size in bytes (of the link itself for a symbolic link). */
   size: number;
+  /** What the path is: `file`, `directory`, `symlink`, `characterDevice`, … */
+  type: ContainerPathType;
+  /** POSIX permission bits as `chmod` takes them (`0o7777`: setuid, setgid, sticky, rwx × 3), without the type. */
   mode: number;
+  /** The engine's raw value: Go's `io/fs.FileMode` (2147484141 for a `0755` folder). */
+  fileMode: number;
+  /** Modification time, RFC 3339. */
   mtime: string;
+  /** The target of a symbolic link; empty otherwise. */
   linkTarget: string;
 }
 
@@ -293,27 +318,105 @@ export class ContainersApi {
       signal: options.signal,
       query: { path },
     });
-    return { stat: decodeStat(response.headers['x-docker-container-path-stat']), body: response.body };
-  }
-
-  /** Writes in-memory files into the folder `dir` of a container (one tar upload; parent folders created). */
-  async putFiles(id: string, dir: string, files: readonly ArchiveFile[], options: ContainerPutArchiveOptions = {}): Promise<void> {
-    checkContainerId(id);
-    checkContainerPath(dir, 'dir');
-    await this.putArchive(id, dir, await packFiles(files), options);
+    let stat: ContainerPathStat | undefined;
+    try {
+      stat = decodeStat(response.headers['x-docker-container-path-stat']);
+    } catch (error) {
+      await response.body.cancel();
+      throw error;
+    }
+    return { stat, body: response.body };
   }
 
   /**
-   * Reads one regular file back from a container.
-   * @throws DockerApiError (notFound) when the path does not exist; DockerError when it is not a regular file or exceeds `maxBytes` (default 256 MiB).
+   * `HEAD /containers/{id}/archive`: the stat of a path in a container (what it is, its size and
+   * mode), without its contents.
+   * @throws DockerApiError `notFound` (resource `path`) when the path does not exist.
    */
-  async readFile(id: string, path: string, options: CallOptions & { maxBytes?: number } = {}): Promise<Uint8Array> {
+  async statPath(id: string, path: string, options: CallOptions = {}): Promise<ContainerPathStat> {
+    checkContainerId(id);
+    checkContainerPath(path);
+    const response = await this.#core
+      .request('HEAD', `/containers/${encodeURIComponent(id)}/archive`, { signal: options.signal, query: { path } })
+      .catch(async (error: unknown) => {
+        // A HEAD answer has no body, so no message says whether the path or the container is missing: ask.
+        if (!isDockerApiError(error) || error.reason !== 'notFound' || error.daemonMessage) throw error;
+        await this.inspect(id, { signal: options.signal });
+        throw new DockerApiError({
+          statusCode: error.statusCode,
+          method: error.method,
+          path: error.path,
+          daemonMessage: '',
+          resource: 'path',
+          hint: `${path} does not exist in container ${id}`,
+        });
+      });
+    await response.body.cancel();
+    const stat = decodeStat(response.headers['x-docker-container-path-stat']);
+    if (!stat) throw new DockerStreamError(`the engine answered HEAD archive of ${path} without a path stat`);
+    return stat;
+  }
+
+  /**
+   * Writes in-memory files into the folder `dir` of a container, in one tar upload. Folders named
+   * in the files' paths are created; `dir` itself must exist unless `mkdirs` is set.
+   * @throws DockerApiError `notFound` (resource `path`) when `dir` does not exist and `mkdirs` is not set.
+   */
+  async putFiles(id: string, dir: string, files: readonly ArchiveFile[], options: ContainerPutFilesOptions = {}): Promise<void> {
+    checkContainerId(id);
+    checkContainerPath(dir, 'dir');
+    if (!Array.isArray(files)) throw new DockerArgumentError('files', `expected an array of { path, data }, got ${typeof files}`);
+    const { mkdirs, ...putOptions } = options;
+    if (mkdirs) {
+      // Extracted at `/` under the folder's own path: the engine creates the missing folders on the
+      // way (0755), and never rewrites the mode or owner of those that exist (no entries for them).
+      const prefix = dir.replace(/^\/+|\/+$/g, '');
+      const rooted = prefix ? files.map((file) => ({ ...file, path: `${prefix}/${String(file.path).replace(/^\/+/, '')}` })) : files;
+      await this.putArchive(id, '/', await packFiles(rooted), putOptions);
+      return;
+    }
+    try {
+      await this.putArchive(id, dir, await packFiles(files), putOptions);
+    } catch (error) {
+      if (isDockerApiError(error) && error.reason === 'notFound' && error.resource === 'path') {
+        throw new DockerApiError({
+          statusCode: error.statusCode,
+          method: error.method,
+          path: error.path,
+          daemonMessage: error.daemonMessage,
+          cause: error,
+          hint: `the folder ${dir} does not exist in container ${id}: create it first, or pass { mkdirs: true }`,
+        });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Reads one regular file back from a container. The path's stat (sent before the contents)
+   * decides: only a regular file is read, and only its own entry of the archive.
+   * @throws DockerApiError `notFound` (resource `path`) when the path does not exist;
+   * DockerNotAFileError when it is a folder, a symbolic link, a device, …; DockerError when it
+   * exceeds `maxBytes` (default 256 MiB).
+   */
+  async readFile(id: string, path: string, options: ContainerReadFileOptions = {}): Promise<Uint8Array> {
+    const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
+    if (typeof maxBytes !== 'number' || !(maxBytes >= 0)) {
+      throw new DockerArgumentError('maxBytes', `expected a number of bytes >= 0, got ${String(options.maxBytes)}`);
+    }
     const archive = await this.getArchive(id, path, options);
     try {
-      const entries = await unpackEntries(archive.body, options.maxBytes);
-      const file = entries.find((entry) => entry.type === 'file');
-      if (!file) throw new DockerError(`${path} in container ${id} is not a regular file`);
-      return file.data;
+      const stat = archive.stat;
+      if (stat && stat.type !== 'file') {
+        throw new DockerNotAFileError({ containerId: id, path, pathType: stat.type, linkTarget: stat.linkTarget });
+      }
+      if (stat && stat.size > maxBytes)
+        throw new DockerError(`${path} in container ${id} is ${stat.size} bytes, over maxBytes (${maxBytes})`);
+      const name = path.replace(/\/+$/, '').split('/').pop() ?? '';
+      const entry = await readFirstEntry(archive.body, name, maxBytes);
+      if (entry.type !== 'file')
+        throw new DockerNotAFileError({ containerId: id, path, pathType: entry.type, linkTarget: entry.linkTarget });
+      return entry.data;
     } finally {
       await archive.body.cancel();
     }
@@ -327,10 +430,19 @@ export class ContainersApi {
 
 function decodeStat(header: string | undefined): ContainerPathStat | undefined {
   if (!header) return undefined;
+  let wire: { name?: unknown; size?: unknown; mode?: unknown; mtime?: unknown; linkTarget?: unknown };
   try {
-    const text = typeof atob === 'function' ? new TextDecoder().decode(Uint8Array.from(atob(header), (c) => c.charCodeAt(0))) : '';
-    return JSON.parse(text) as ContainerPathStat;
+    wire = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(header), (c) => c.charCodeAt(0))));
   } catch (cause) {
     throw new DockerStreamError('invalid X-Docker-Container-Path-Stat header', { cause });
   }
+  const fileMode = typeof wire.mode === 'number' ? wire.mode : 0;
+  return {
+    name: String(wire.name ?? ''),
+    size: typeof wire.size === 'number' ? wire.size : 0,
+    ...fromGoFileMode(fileMode),
+    fileMode,
+    mtime: String(wire.mtime ?? ''),
+    linkTarget: String(wire.linkTarget ?? ''),
+  };
 }

@@ -3,7 +3,7 @@
  * @module
  */
 
-export type { ArchiveFile } from './archive.js';
+export type { ArchiveFile, ContainerPathType } from './archive.js';
 export { DockerClient, type DockerClientOptions } from './client.js';
 export type {
   AttachedStream,
@@ -15,6 +15,8 @@ export type {
   ContainerLogsOptions,
   ContainerPathStat,
   ContainerPutArchiveOptions,
+  ContainerPutFilesOptions,
+  ContainerReadFileOptions,
   ContainerRemoveOptions,
   ContainerStopOptions,
   ContainersApi,
@@ -23,15 +25,18 @@ export type {
 export {
   DockerApiError,
   type DockerApiErrorReason,
+  type DockerApiErrorResource,
   DockerArgumentError,
   DockerConnectionError,
   DockerError,
   type DockerErrorCode,
+  DockerNotAFileError,
   DockerStreamError,
   isDockerApiError,
   isDockerArgumentError,
   isDockerConnectionError,
   isDockerError,
+  isDockerNotAFileError,
   isDockerStreamError,
 } from './errors.js';
 export type { ExecApi, ExecRunOptions, ExecRunResult, ExecStartOptions } from './exec.js';
