@@ -13,7 +13,7 @@ import type {
   ContainerUpdateResponse,
   ContainerWaitResponse,
 } from './types.js';
-import { checkContainerId, checkContainerPath } from './validate.js';
+import { checkContainerId, checkContainerPath, checkWholeNumber } from './validate.js';
 
 /** Options of {@link ContainersApi.create}. */
 export interface ContainerCreateOptions extends CallOptions {
@@ -188,6 +188,7 @@ export class ContainersApi {
   /** `POST /containers/{id}/stop`: stop signal, then SIGKILL after `timeout` seconds. Stopping a stopped container is not an error (304). */
   async stop(id: string, options: ContainerStopOptions = {}): Promise<void> {
     checkContainerId(id);
+    checkWholeNumber(options.timeout, 'timeout');
     await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/stop`, {
       signal: options.signal,
       okStatuses: [304],
@@ -199,6 +200,7 @@ export class ContainersApi {
   /** `POST /containers/{id}/restart`: stops (waiting up to `timeout` seconds) and starts again. */
   async restart(id: string, options: ContainerStopOptions = {}): Promise<void> {
     checkContainerId(id);
+    checkWholeNumber(options.timeout, 'timeout');
     await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/restart`, {
       signal: options.signal,
       headersTimeout: 0,

@@ -6,7 +6,7 @@ import type { CallOptions } from './options.js';
 import { concatBytes } from './stream/collect.js';
 import type { StdFrame } from './stream/demux.js';
 import type { ExecCreateBody, ExecInspect } from './types.js';
-import { checkContainerId, checkExecId } from './validate.js';
+import { checkCommand, checkContainerId, checkExecId, checkWholeNumber } from './validate.js';
 
 /** Options of {@link ExecApi.start}. */
 export interface ExecStartOptions extends CallOptions {
@@ -65,7 +65,7 @@ export class ExecApi {
   /** `POST /containers/{id}/exec`: creates an exec instance; returns its ID. */
   async create(containerId: string, body: ExecCreateBody, options: CallOptions = {}): Promise<{ Id: string }> {
     checkContainerId(containerId, 'containerId');
-    if (!Array.isArray(body?.Cmd) || body.Cmd.length === 0) throw new DockerError('exec.create: body.Cmd must be a non-empty array');
+    checkCommand((body as ExecCreateBody | undefined)?.Cmd, 'body.Cmd');
     return this.#core.json('POST', `/containers/${encodeURIComponent(containerId)}/exec`, { signal: options.signal, json: body });
   }
 
@@ -95,7 +95,8 @@ export class ExecApi {
     return {
       [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator](),
       cancel: () => stream.cancel(),
-      write: () => Promise.reject(new DockerError('exec.start: stdin was not requested (pass { stdin: true })')),
+      write: () =>
+        Promise.reject(new DockerArgumentError('stdin', 'exec.start was called without { stdin: true }: there is no stdin to write to')),
       end: async () => {},
     };
   }
@@ -109,6 +110,8 @@ export class ExecApi {
   /** `POST /exec/{id}/resize`: resizes the TTY of an exec instance (rows `h`, columns `w`). */
   async resize(execId: string, options: CallOptions & { h: number; w: number }): Promise<void> {
     checkExecId(execId);
+    checkWholeNumber(options?.h, 'h', 1);
+    checkWholeNumber(options?.w, 'w', 1);
     await this.#core.empty('POST', `/exec/${encodeURIComponent(execId)}/resize`, {
       signal: options.signal,
       query: { h: options.h, w: options.w },
@@ -124,6 +127,9 @@ export class ExecApi {
    * @throws DockerConnectionError if the engine goes away, DockerStreamError if the stream breaks; output that arrived before is on their `partialOutput`.
    */
   async run(containerId: string, cmd: readonly string[], options: ExecRunOptions = {}): Promise<ExecRunResult> {
+    checkContainerId(containerId, 'containerId');
+    checkCommand(cmd, 'cmd');
+    checkWholeNumber(options.maxOutputBytes, 'maxOutputBytes');
     const env =
       options.env === undefined
         ? undefined

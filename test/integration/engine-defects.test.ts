@@ -182,10 +182,10 @@ describe('argument errors and notFound kinds (defect 7)', () => {
       argument: 'h',
     });
     await expect(docker.exec.run(container, [])).rejects.toMatchObject({ name: 'DockerArgumentError', argument: 'cmd' });
-    await expect(docker.exec.start('a'.repeat(64)).then((s) => s.write('x'))).rejects.toMatchObject({
-      name: 'DockerArgumentError',
-      argument: 'stdin',
-    });
+    const { Id } = await docker.exec.create(container, { Cmd: ['true'], AttachStdout: true });
+    const started = await docker.exec.start(Id);
+    await expect(started.write('x')).rejects.toMatchObject({ name: 'DockerArgumentError', argument: 'stdin' });
+    await started.cancel();
   });
 
   it('tells a missing container from a missing image', async () => {
@@ -252,26 +252,48 @@ describe('cancel() on streams the caller reads (defect 8)', () => {
     }
   });
 
-  it('cancels from outside the loop too: the pending read ends without an error', async () => {
+  type Opened = { stream: AsyncIterable<unknown> & { cancel(): Promise<void> }; cleanup?: () => Promise<void> };
+  const quiet = async (tty: boolean): Promise<Opened> => {
     const { Id } = await docker.containers.create({
       Image: BUSYBOX,
       Cmd: ['sleep', '60'],
+      Tty: tty,
       Labels: { [TEST_LABEL]: '1' },
       HostConfig: { Init: true },
     });
-    try {
-      const attached = await docker.containers.attach(Id, { tty: false });
-      await docker.containers.start(Id);
-      const reading = (async () => {
-        let n = 0;
-        for await (const _ of attached) n++;
-        return n;
-      })();
-      await new Promise((r) => setTimeout(r, 300));
-      await attached.cancel();
-      await expect(reading).resolves.toBe(0);
-    } finally {
-      await removeQuietly(docker, Id);
-    }
-  });
+    const stream = await docker.containers.attach(Id, { tty });
+    await docker.containers.start(Id);
+    return { stream, cleanup: () => removeQuietly(docker, Id) };
+  };
+  const kinds: Record<string, () => Promise<Opened>> = {
+    'attach without a TTY': () => quiet(false),
+    'attach with a TTY': () => quiet(true),
+    'exec with stdin (hijacked)': async () => {
+      const { Id } = await docker.exec.create(container, { Cmd: ['sleep', '60'], AttachStdin: true, AttachStdout: true });
+      return { stream: await docker.exec.start(Id, { stdin: true }) };
+    },
+    'exec without stdin': async () => {
+      const { Id } = await docker.exec.create(container, { Cmd: ['sleep', '60'], AttachStdout: true });
+      return { stream: await docker.exec.start(Id) };
+    },
+    'followed logs': async () => ({ stream: await docker.containers.logs(container, { follow: true }) }),
+    events: async () => ({ stream: await docker.system.events({ filters: { type: ['container'], label: ['berth.none=1'] } }) }),
+  };
+  for (const [kind, open] of Object.entries(kinds)) {
+    it(`ends a pending read cleanly when cancelled from outside the loop: ${kind}`, async () => {
+      const { stream, cleanup } = await open();
+      try {
+        const reading = (async () => {
+          let n = 0;
+          for await (const _ of stream) n++;
+          return n;
+        })();
+        await new Promise((r) => setTimeout(r, 300));
+        await stream.cancel();
+        await expect(reading).resolves.toBe(0);
+      } finally {
+        await cleanup?.();
+      }
+    });
+  }
 });

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { DockerError, DockerStreamError } from '../errors.js';
+import { DockerArgumentError, DockerError, DockerStreamError } from '../errors.js';
 import { connectionError } from './connection-error.js';
 import type { HijackedConnection, TransportRequest } from './types.js';
 
@@ -38,12 +38,12 @@ const encoder = new TextEncoder();
  * wrong body never leaves a socket open.
  *
  * @param request The request.
- * @throws DockerError for a streamed body.
+ * @throws DockerArgumentError for a streamed body.
  */
 export function hijackBody(request: TransportRequest): Uint8Array | undefined {
   if (typeof request.body === 'string') return encoder.encode(request.body);
   if (request.body instanceof Uint8Array) return request.body;
-  if (request.body !== undefined) throw new DockerError('a hijacked request takes its body as bytes or text');
+  if (request.body !== undefined) throw new DockerArgumentError('body', 'a hijacked request takes its body as bytes or text, not a stream');
   return undefined;
 }
 
@@ -200,6 +200,9 @@ export async function hijackOverSocket(
     !upgraded && responseHeaders['content-length'] !== undefined ? Number(responseHeaders['content-length']) : Number.POSITIVE_INFINITY;
   const chunked = !upgraded && /chunked/i.test(responseHeaders['transfer-encoding'] ?? '');
   let finished = false;
+  // Set when the caller closes or cancels: the read that was pending then fails (premature close),
+  // and that is the end the caller asked for, not a broken connection.
+  let closedByCaller = false;
   const finish = () => {
     if (finished) return;
     finished = true;
@@ -223,6 +226,7 @@ export async function hijackOverSocket(
       }
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
+      if (closedByCaller) return;
       throw connectionError(address, error, 'the connection to the engine failed while reading the stream');
     } finally {
       finish();
@@ -235,6 +239,7 @@ export async function hijackOverSocket(
     body: {
       [Symbol.asyncIterator]: () => source,
       async cancel() {
+        closedByCaller = true;
         finish();
         await source.return(undefined);
       },
@@ -246,7 +251,10 @@ export async function hijackOverSocket(
       });
     },
     closeWrite: () => socket.closeWrite(),
-    close: finish,
+    close() {
+      closedByCaller = true;
+      finish();
+    },
   };
 }
 
