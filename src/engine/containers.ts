@@ -38,7 +38,10 @@ export interface ContainerListOptions extends CallOptions {
 export interface ContainerStopOptions extends CallOptions {
   /** Seconds to wait after the stop signal before SIGKILL. Default: the container's `StopTimeout` (10 s). 0 kills at once. */
   timeout?: number | undefined;
-  /** Signal to send instead of the container's stop signal (API >= 1.42). */
+  /**
+   * Signal to send instead of the container's stop signal. Needs Engine API 1.42 (Docker 23): on
+   * an older engine the call is refused with `BERTH_ERR_UNSUPPORTED_ENGINE` (1.41 would ignore it).
+   */
   stopSignal?: string | undefined;
 }
 
@@ -189,6 +192,7 @@ export class ContainersApi {
   async stop(id: string, options: ContainerStopOptions = {}): Promise<void> {
     checkContainerId(id);
     checkWholeNumber(options.timeout, 'timeout');
+    if (options.stopSignal !== undefined) await this.#core.requireVersion('1.42', 'stopSignal', options.signal);
     await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/stop`, {
       signal: options.signal,
       okStatuses: [304],
@@ -201,6 +205,7 @@ export class ContainersApi {
   async restart(id: string, options: ContainerStopOptions = {}): Promise<void> {
     checkContainerId(id);
     checkWholeNumber(options.timeout, 'timeout');
+    if (options.stopSignal !== undefined) await this.#core.requireVersion('1.42', 'stopSignal', options.signal);
     await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/restart`, {
       signal: options.signal,
       headersTimeout: 0,

@@ -297,3 +297,25 @@ describe('cancel() on streams the caller reads (defect 8)', () => {
     });
   }
 });
+
+describe('API version floor (defect 4)', () => {
+  it('speaks the engine version; stopSignal is refused below 1.42 and nothing is sent', async () => {
+    const version = await docker.apiVersion();
+    const id = await startSleeper(docker);
+    try {
+      if (Number(version.split('.')[1]) < 42) {
+        // dockerd 20.10 and Podman 4 speak 1.41: they would ignore `signal` and stop with SIGTERM.
+        await expect(docker.containers.stop(id, { stopSignal: 'SIGKILL', timeout: 30 })).rejects.toMatchObject({
+          code: 'BERTH_ERR_UNSUPPORTED_ENGINE',
+          message: `stopSignal needs Engine API 1.42 or newer; the engine speaks ${version}`,
+        });
+        expect((await docker.containers.inspect(id)).State.Running).toBe(true);
+      } else {
+        await docker.containers.stop(id, { stopSignal: 'SIGKILL', timeout: 30 });
+        expect((await docker.containers.wait(id)).StatusCode).toBe(137);
+      }
+    } finally {
+      await removeQuietly(docker, id);
+    }
+  });
+});
