@@ -158,8 +158,13 @@ export async function readFirstEntry(
         if (stopped) return;
         if (!extract.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
           await new Promise<void>((resolve) => {
-            extract.once('drain', resolve);
-            extract.once('close', resolve);
+            const done = () => {
+              extract.off('drain', done);
+              extract.off('close', done);
+              resolve();
+            };
+            extract.on('drain', done);
+            extract.on('close', done);
           });
         }
       }

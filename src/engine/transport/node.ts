@@ -89,7 +89,15 @@ export function createNodeTransport(endpoint: NodeEndpoint, options: NodeTranspo
       return hijack(endpoint, address, connectTimeout, defaultHeadersTimeout, request);
     },
     async close() {
-      await (await getPool()).close();
+      // Never loads undici just to close it: no request, no pool.
+      const pending = poolPromise;
+      poolPromise = undefined;
+      const pool = await pending?.catch(() => undefined);
+      if (!pool) return;
+      // Idle connections close now; requests and streams in flight keep theirs until they end,
+      // and close() does not wait for them (a followed log stream may run for hours).
+      const closing = pool.close().catch(() => {});
+      if (pool.stats.running === 0 && pool.stats.pending === 0) await closing;
     },
   };
 }
