@@ -615,6 +615,14 @@ test('a TLS engine (mutual TLS through a proxy to the socket): plain and hijacke
     try {
       const error = await rejection(anonymous.system.ping(), 'ping without a client certificate');
       assert(engine.isDockerConnectionError(error), `expected DockerConnectionError, got ${String(error)}`);
+      assert(
+        /closed the TLS connection during or right after the handshake.*it may require a client certificate, and none was given/.test(
+          error.message,
+        ),
+        `the message says what happened: ${error.message}`,
+      );
+      const hijacked = await rejection(anonymous.exec.start('a'.repeat(64), { stdin: true }), 'hijack without a client certificate');
+      assert(/none was given/.test((hijacked as Error).message), `the hijack's message says it too: ${(hijacked as Error).message}`);
     } finally {
       await anonymous.close();
     }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { explainTlsFailures } from './connection-error.js';
 import {
   checkEndpoint,
   endpointAddress,
@@ -102,7 +103,7 @@ export function createBunTransport(endpoint: NodeEndpoint, options: SocketTransp
   if (tlsOptions) init.tls = tlsOptions;
   const doFetch = (url: string, requestInit: Record<string, unknown>) => fetch(url, requestInit as RequestInit);
 
-  return {
+  const transport: Transport = {
     address,
     request(request) {
       return fetchRequest(doFetch, { origin: endpointOrigin(endpoint), address, headersTimeout, init }, request);
@@ -120,6 +121,7 @@ export function createBunTransport(endpoint: NodeEndpoint, options: SocketTransp
     },
     async close() {},
   };
+  return tls ? explainTlsFailures(transport, Boolean(tls.cert && tls.key)) : transport;
 }
 
 /** Connects with `Bun.connect` and presents the socket as a {@link RawSocket}. */

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { explainTlsFailures } from './connection-error.js';
 import { checkEndpoint, endpointAddress, endpointOrigin, type NodeEndpoint, pemText, type SocketTransportOptions } from './endpoint.js';
 import { connectWithin, hijackBody, hijackOverSocket, type RawSocket } from './socket-hijack.js';
 import type { HijackedConnection, Transport, TransportRequest } from './types.js';
@@ -90,7 +91,7 @@ export function createDenoTransport(endpoint: NodeEndpoint, options: SocketTrans
   };
   const doFetch = (url: string, init: Record<string, unknown>) => fetch(url, { ...init, client: getClient() } as RequestInit);
 
-  return {
+  const transport: Transport = {
     address,
     request(request) {
       return fetchRequest(doFetch, { origin: endpointOrigin(endpoint), address, headersTimeout, init: {} }, request);
@@ -117,6 +118,7 @@ export function createDenoTransport(endpoint: NodeEndpoint, options: SocketTrans
       open?.close();
     },
   };
+  return material ? explainTlsFailures(transport, Boolean(material.cert && material.key)) : transport;
 }
 
 /** A `Deno.Conn` as a {@link RawSocket}. */

@@ -1,7 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import type { Pool } from 'undici';
-import { connectionError } from './connection-error.js';
+import { connectionError, explainTlsFailures } from './connection-error.js';
 import { checkEndpoint, endpointAddress, endpointOrigin, type NodeEndpoint, servername } from './endpoint.js';
 import { dispatchRequest } from './node-dispatch.js';
 import { hijackBody, hijackOverSocket, type RawSocket } from './socket-hijack.js';
@@ -74,7 +74,7 @@ export function createNodeTransport(endpoint: NodeEndpoint, options: NodeTranspo
     throw connectionError(address, error);
   };
 
-  return {
+  const transport: Transport = {
     address,
     async request(request) {
       let pool: Pool;
@@ -100,6 +100,7 @@ export function createNodeTransport(endpoint: NodeEndpoint, options: NodeTranspo
       if (pool.stats.running === 0 && pool.stats.pending === 0) await closing;
     },
   };
+  return tls ? explainTlsFailures(transport, Boolean(tls.cert && tls.key)) : transport;
 }
 
 function pemOf(value: string | Uint8Array | undefined): string | Buffer | undefined {
