@@ -5,7 +5,6 @@ import { HttpCore } from './http/core.js';
 import { ImagesApi } from './images.js';
 import { SystemApi } from './system.js';
 import { createAutoTransport } from './transport/auto.js';
-import { endpointAddress } from './transport/endpoint.js';
 import { createFallbackTransport } from './transport/fallback.js';
 import { resolveEngine, type TlsOption } from './transport/select.js';
 import type { SshOptions } from './transport/ssh-endpoint.js';
@@ -151,5 +150,3 @@ export class DockerClient {
     await this.close();
   }
 }
-
-export { endpointAddress };

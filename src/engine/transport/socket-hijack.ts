@@ -48,22 +48,25 @@ export function hijackBody(request: TransportRequest): Uint8Array | undefined {
 }
 
 /**
- * Opens a connection with a time limit and the request's abort signal. A connection that comes
- * after the call gave up is closed at once.
+ * Opens a connection with a time limit and the request's abort signal: the one connect helper of
+ * every runtime's adapter. When the call gives up (time limit or abort), `cancel` aborts, so a
+ * connector that can stop an attempt in progress does (Node destroys its socket); a connection
+ * that still comes after that is closed at once.
  *
- * @param connect Opens the connection (a runtime's `connect`).
+ * @param connect Opens the connection (a runtime's `connect`); `cancel` aborts when the call gave up.
  * @param dispose Closes a connection that came too late.
  * @param options `address` for messages, `timeout` in milliseconds, the request's `signal`.
  * @throws DockerConnectionError when the connection fails or times out; the signal's reason when aborted.
  */
 export function connectWithin<T>(
-  connect: () => Promise<T>,
+  connect: (cancel: AbortSignal) => Promise<T>,
   dispose: (connection: T) => void,
   options: { address: string; timeout: number; signal?: AbortSignal | undefined },
 ): Promise<T> {
   const { address, timeout, signal } = options;
   return new Promise<T>((resolve, reject) => {
     let settled = false;
+    const cancel = new AbortController();
     const settle = (): boolean => {
       if (settled) return false;
       settled = true;
@@ -71,18 +74,21 @@ export function connectWithin<T>(
       signal?.removeEventListener('abort', onAbort);
       return true;
     };
-    const onAbort = () => {
-      if (settle()) reject(signal?.reason);
+    const giveUp = (reason: unknown) => {
+      if (!settle()) return;
+      cancel.abort(reason);
+      reject(reason);
     };
-    const timer = setTimeout(() => {
-      if (settle()) {
-        reject(connectionError(address, Object.assign(new Error('connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' })));
-      }
-    }, timeout);
+    const onAbort = () => giveUp(signal?.reason);
+    const timer = setTimeout(
+      () => giveUp(connectionError(address, Object.assign(new Error('connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' }))),
+      timeout,
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
     let pending: Promise<T>;
     try {
-      pending = connect();
+      pending = connect(cancel.signal);
     } catch (error) {
       if (settle()) reject(connectionError(address, error));
       return;
