@@ -444,12 +444,15 @@ function decodeStat(header: string | undefined): ContainerPathStat | undefined {
     throw new DockerStreamError('invalid X-Docker-Container-Path-Stat header', { cause });
   }
   const fileMode = typeof wire.mode === 'number' ? wire.mode : 0;
+  const { type, mode } = fromGoFileMode(fileMode);
   return {
     name: String(wire.name ?? ''),
     size: typeof wire.size === 'number' ? wire.size : 0,
-    ...fromGoFileMode(fileMode),
+    type,
+    mode,
     fileMode,
     mtime: String(wire.mtime ?? ''),
-    linkTarget: String(wire.linkTarget ?? ''),
+    // Podman 4 sends the resolved path of every path here; only a link has a target.
+    linkTarget: type === 'symlink' ? String(wire.linkTarget ?? '') : '',
   };
 }

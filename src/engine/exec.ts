@@ -153,8 +153,20 @@ export class ExecApi {
     // Stdin is written while the output is read: a process such as `cat` stops reading its input
     // while its output is not drained, so writing everything first would wait forever.
     let outputEnded = false;
+    let stdinDone = stdin === undefined;
     // Its failure is looked at only after the output (see below): caught here so it is never unhandled.
-    const writing = stdin === undefined ? undefined : feedStdin(stream, stdin, () => outputEnded).catch(() => {});
+    const writing =
+      stdin === undefined
+        ? undefined
+        : feedStdin(stream, stdin, () => outputEnded).then(
+            () => {
+              stdinDone = true;
+            },
+            () => {},
+          );
+    // Podman resets the connection when the process ends with stdin left unread (its socket still
+    // holds our bytes): the output ends there, and the exit code says whether the process did.
+    let reset: unknown;
     try {
       for await (const frame of stream) {
         options.onOutput?.(frame);
@@ -169,11 +181,14 @@ export class ExecApi {
         sizes[frame.stream] += data.length;
       }
     } catch (error) {
+      const cutUnderStdin =
+        !stdinDone && !options.signal?.aborted && isDockerConnectionError(error) && ['ECONNRESET', 'EPIPE'].includes(error.osCode ?? '');
+      if (cutUnderStdin) reset = error;
       // Keep what arrived before the engine went away or the stream broke.
-      if (isDockerConnectionError(error) || isDockerStreamError(error)) {
+      else if (isDockerConnectionError(error) || isDockerStreamError(error)) {
         error.partialOutput = { stdout: concatBytes(out.stdout), stderr: concatBytes(out.stderr) };
       }
-      throw error;
+      if (!cutUnderStdin) throw error;
     } finally {
       outputEnded = true;
       await stream.cancel();
@@ -185,6 +200,7 @@ export class ExecApi {
     const stderrBytes = concatBytes(out.stderr, sizes.stderr);
     let exitCode: number;
     try {
+      if (reset !== undefined && (await this.inspect(execId, { signal: options.signal })).Running) throw reset;
       exitCode = await this.#exitCode(execId, options.signal);
     } catch (error) {
       // A daemon that dies closes the (close-delimited) output cleanly: the failure shows only

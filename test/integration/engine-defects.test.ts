@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DockerClient, DockerError, isDockerApiError, isDockerArgumentError } from '../../src/engine/index.js';
 import { BUSYBOX, removeQuietly, startSleeper, TEST_LABEL, testClient } from '../helpers/engine.js';
+import { isPodman, podmanLimitation } from '../helpers/podman.js';
 
 let docker: DockerClient;
 let container: string;
@@ -53,7 +54,12 @@ describe('exec.run with stdin (defect 1)', () => {
   it('does not hang when the program reads none of its stdin (true)', async () => {
     const input = pattern(8 * 1024 * 1024, 3);
     const result = await docker.exec.run(container, ['true'], { stdin: input, signal: AbortSignal.timeout(60_000) });
-    expect(result).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+    expect(result).toMatchObject({ exitCode: 0, stdout: '' });
+    if (await isPodman(docker)) {
+      // Podman resets the connection (our bytes are still in its socket) and may write its own
+      // complaint about that into the exec's stderr: `Error: write unixpacket …: connection reset by peer`.
+      expect(result.stderr).toMatch(/^(|Error: .*connection reset by peer\n?)$/);
+    } else expect(result.stderr).toBe('');
   });
 
   it('does not hang when the program exits later without reading (sleep 1; echo x)', async () => {
@@ -94,12 +100,19 @@ describe('containers.readFile (defect 2)', () => {
 
   it('refuses a device and a named pipe', async () => {
     // /dev inside a running container is a mount the engine's archive does not see: make the nodes.
-    await docker.exec.run(container, ['sh', '-c', 'mknod /tmp/rf/null c 1 3 && mkfifo /tmp/rf/fifo']);
+    const made = await docker.exec.run(container, ['sh', '-c', 'mkfifo /tmp/rf/fifo; mknod /tmp/rf/null c 1 3']);
+    const fifo = await docker.containers.readFile(container, '/tmp/rf/fifo').catch((e: unknown) => e);
+    expect(fifo).toMatchObject({ code: 'BERTH_ERR_NOT_A_FILE', pathType: 'fifo' });
+    if (await isPodman(docker)) {
+      // Podman drops CAP_MKNOD by default: no device node can be made in its containers.
+      expect(made.stderr).toMatch(/mknod/);
+      podmanLimitation('readFile of a device node', 'Podman drops CAP_MKNOD, so the test cannot make one');
+      return;
+    }
+    expect(made.exitCode).toBe(0);
     const device = await docker.containers.readFile(container, '/tmp/rf/null').catch((e: unknown) => e);
     expect(device).toMatchObject({ code: 'BERTH_ERR_NOT_A_FILE', pathType: 'characterDevice' });
     expect((device as Error).message).toMatch(/is a character device, not a regular file/);
-    const fifo = await docker.containers.readFile(container, '/tmp/rf/fifo').catch((e: unknown) => e);
-    expect(fifo).toMatchObject({ code: 'BERTH_ERR_NOT_A_FILE', pathType: 'fifo' });
   });
 
   it('gives a DockerApiError notFound for a missing path', async () => {
@@ -120,6 +133,12 @@ describe('putFiles and the archive stat (defect 5)', () => {
     const error = await docker.containers
       .putFiles(container, '/tmp/pf-missing/sub', [{ path: 'a.txt', data: 'a' }])
       .catch((e: unknown) => e);
+    if (await isPodman(docker)) {
+      // Podman creates a missing target folder on its own: the file is simply there.
+      expect(error).toBeUndefined();
+      expect(new TextDecoder().decode(await docker.containers.readFile(container, '/tmp/pf-missing/sub/a.txt'))).toBe('a');
+      return;
+    }
     expect(isDockerApiError(error)).toBe(true);
     expect((error as Error).message).toMatch(/\/tmp\/pf-missing\/sub does not exist.*mkdirs: true/);
   });
@@ -146,8 +165,11 @@ describe('putFiles and the archive stat (defect 5)', () => {
     };
     expect(await stat('/tmp/st/d')).toMatchObject({ name: 'd', type: 'directory', mode: 0o750, fileMode: 2147484136 });
     expect(await stat('/tmp/st/f')).toMatchObject({ name: 'f', type: 'file', mode: 0o640, fileMode: 0o640, size: 2 });
-    // The engine reports the link's target resolved inside the container.
-    expect(await stat('/tmp/st/l')).toMatchObject({ name: 'l', type: 'symlink', linkTarget: '/tmp/st/f' });
+    // The engine reports the link's target resolved inside the container (Podman names the link
+    // by its target's name, `f`).
+    expect(await stat('/tmp/st/l')).toMatchObject({ name: (await isPodman(docker)) ? 'f' : 'l', type: 'symlink', linkTarget: '/tmp/st/f' });
+    // Podman fills linkTarget for every path; Berth keeps it for links only.
+    expect(await stat('/tmp/st/f')).toMatchObject({ linkTarget: '' });
     expect(await docker.containers.statPath(container, '/tmp')).toMatchObject({ type: 'directory', mode: 0o1777 });
     await expect(docker.containers.statPath(container, '/tmp/st/missing')).rejects.toMatchObject({ reason: 'notFound', resource: 'path' });
   });
@@ -252,7 +274,8 @@ describe('cancel() on streams the caller reads (defect 8)', () => {
     }
   });
 
-  type Opened = { stream: AsyncIterable<unknown> & { cancel(): Promise<void> }; cleanup?: () => Promise<void> };
+  /** `read`: frames that may arrive before the cancel (Podman replays the one log line despite `tail: 0`). */
+  type Opened = { stream: AsyncIterable<unknown> & { cancel(): Promise<void> }; cleanup?: () => Promise<void>; read?: number };
   const quiet = async (tty: boolean): Promise<Opened> => {
     const { Id } = await docker.containers.create({
       Image: BUSYBOX,
@@ -276,12 +299,17 @@ describe('cancel() on streams the caller reads (defect 8)', () => {
       const { Id } = await docker.exec.create(container, { Cmd: ['sleep', '60'], AttachStdout: true });
       return { stream: await docker.exec.start(Id) };
     },
-    'followed logs': async () => ({ stream: await docker.containers.logs(container, { follow: true }) }),
+    // Podman sends the headers of a followed log only with its first output: the container prints one line.
+    'followed logs': async () => {
+      const id = await startSleeper(docker, { Cmd: ['sh', '-c', 'echo start; sleep 60'] });
+      const stream = await docker.containers.logs(id, { follow: true, tail: 0 });
+      return { stream, cleanup: () => removeQuietly(docker, id), read: 1 };
+    },
     events: async () => ({ stream: await docker.system.events({ filters: { type: ['container'], label: ['berth.none=1'] } }) }),
   };
   for (const [kind, open] of Object.entries(kinds)) {
     it(`ends a pending read cleanly when cancelled from outside the loop: ${kind}`, async () => {
-      const { stream, cleanup } = await open();
+      const { stream, cleanup, read = 0 } = await open();
       try {
         const reading = (async () => {
           let n = 0;
@@ -290,7 +318,7 @@ describe('cancel() on streams the caller reads (defect 8)', () => {
         })();
         await new Promise((r) => setTimeout(r, 300));
         await stream.cancel();
-        await expect(reading).resolves.toBe(0);
+        await expect(reading).resolves.toBeLessThanOrEqual(read);
       } finally {
         await cleanup?.();
       }
