@@ -175,7 +175,8 @@ export class ContainersApi {
   }
 
   /** `GET /containers/json`: lists containers (running only unless `all`). */
-  list(options: ContainerListOptions = {}): Promise<ContainerSummary[]> {
+  async list(options: ContainerListOptions = {}): Promise<ContainerSummary[]> {
+    checkWholeNumber(options.limit, 'limit');
     return this.#core.json('GET', '/containers/json', {
       signal: options.signal,
       query: { all: options.all, limit: options.limit, size: options.size, filters: options.filters },
@@ -261,6 +262,7 @@ export class ContainersApi {
    */
   async logs(id: string, options: ContainerLogsOptions = {}): Promise<OutputStream> {
     checkContainerId(id);
+    if (options.tail !== 'all') checkWholeNumber(options.tail, 'tail');
     const tty = options.tty ?? (await this.#tty(id, options.signal));
     const response = await this.#core.request('GET', `/containers/${encodeURIComponent(id)}/logs`, {
       signal: options.signal,

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DockerClient, DockerError, isDockerApiError, isDockerArgumentError } from '../../src/engine/index.js';
+import { DockerClient, DockerError, isDockerApiError, isDockerArgumentError } from '../../src/engine/index.js';
 import { BUSYBOX, removeQuietly, startSleeper, TEST_LABEL, testClient } from '../helpers/engine.js';
 import { isPodman, podmanLimitation } from '../helpers/podman.js';
 
@@ -204,6 +204,12 @@ describe('argument errors and notFound kinds (defect 7)', () => {
       argument: 'h',
     });
     await expect(docker.exec.run(container, [])).rejects.toMatchObject({ name: 'DockerArgumentError', argument: 'cmd' });
+    await expect(docker.containers.logs(container, { tail: -5 })).rejects.toMatchObject({ name: 'DockerArgumentError', argument: 'tail' });
+    await expect(docker.containers.list({ limit: 1.5 })).rejects.toMatchObject({ name: 'DockerArgumentError', argument: 'limit' });
+    await expect(docker.containers.stop(container, { timeout: -1 })).rejects.toMatchObject({
+      name: 'DockerArgumentError',
+      argument: 'timeout',
+    });
     const { Id } = await docker.exec.create(container, { Cmd: ['true'], AttachStdout: true });
     const started = await docker.exec.start(Id);
     await expect(started.write('x')).rejects.toMatchObject({ name: 'DockerArgumentError', argument: 'stdin' });
@@ -343,6 +349,28 @@ describe('API version floor (defect 4)', () => {
         expect((await docker.containers.wait(id)).StatusCode).toBe(137);
       }
     } finally {
+      await removeQuietly(docker, id);
+    }
+  });
+});
+
+describe('close() (defect 3)', () => {
+  it('is terminal: later calls reject with BERTH_ERR_CLOSED, a stream opened before goes on', async () => {
+    const id = await startSleeper(docker, { Cmd: ['sh', '-c', 'while true; do echo tick; sleep 0.1; done'] });
+    const client = new DockerClient();
+    try {
+      await client.system.ping();
+      const logs = await client.containers.logs(id, { follow: true });
+      const frames = logs[Symbol.asyncIterator]();
+      expect((await frames.next()).done).toBe(false);
+      await client.close();
+      expect((await frames.next()).done).toBe(false);
+      await logs.cancel();
+      await expect(client.system.version()).rejects.toMatchObject({ code: 'BERTH_ERR_CLOSED' });
+      await expect(client.exec.start('a'.repeat(64), { stdin: true })).rejects.toMatchObject({ code: 'BERTH_ERR_CLOSED' });
+      await client.close();
+    } finally {
+      await client.close();
       await removeQuietly(docker, id);
     }
   });
