@@ -376,18 +376,12 @@ export class ContainersApi {
     checkContainerPath(dir, 'dir');
     if (!Array.isArray(files)) throw new DockerArgumentError('files', `expected an array of { path, data }, got ${typeof files}`);
     const { mkdirs, ...putOptions } = options;
-    if (mkdirs) {
-      // Extracted at `/` under the folder's own path: the engine creates the missing folders on the
-      // way (0755), and never rewrites the mode or owner of those that exist (no entries for them).
-      const prefix = dir.replace(/^\/+|\/+$/g, '');
-      const rooted = prefix ? files.map((file) => ({ ...file, path: `${prefix}/${String(file.path).replace(/^\/+/, '')}` })) : files;
-      await this.putArchive(id, '/', await packFiles(rooted), putOptions);
-      return;
-    }
     try {
       await this.putArchive(id, dir, await packFiles(files), putOptions);
+      return;
     } catch (error) {
-      if (isDockerApiError(error) && error.reason === 'notFound' && error.resource === 'path') {
+      if (!isMissingPath(error)) throw error;
+      if (!mkdirs) {
         throw new DockerApiError({
           statusCode: error.statusCode,
           method: error.method,
@@ -397,7 +391,25 @@ export class ContainersApi {
           hint: `the folder ${dir} does not exist in container ${id}: create it first, or pass { mkdirs: true }`,
         });
       }
-      throw error;
+    }
+    // mkdirs: extract at the nearest folder that exists, the missing ones as the files' parents.
+    // The engine creates those (0755) and touches nothing that exists; and the upload stays on
+    // the folder's own mount (a volume of a read-only container is writable, its `/` is not).
+    const parts = dir.split('/').filter((part) => part !== '');
+    for (let depth = parts.length - 1; depth >= 0; depth--) {
+      const base = `/${parts.slice(0, depth).join('/')}`;
+      const exists = await this.statPath(id, base, { signal: options.signal }).then(
+        () => true,
+        (error: unknown) => {
+          if (isMissingPath(error)) return false;
+          throw error;
+        },
+      );
+      if (!exists) continue;
+      const prefix = parts.slice(depth).join('/');
+      const moved = files.map((file) => ({ ...file, path: `${prefix}/${String(file.path).replace(/^\/+/, '')}` }));
+      await this.putArchive(id, base, await packFiles(moved), putOptions);
+      return;
     }
   }
 
@@ -435,6 +447,11 @@ export class ContainersApi {
     const info = await this.inspect(id, { signal });
     return info.Config?.Tty === true;
   }
+}
+
+/** A `notFound` about a path (not the container): what the archive endpoints answer for a missing folder. */
+function isMissingPath(error: unknown): error is DockerApiError {
+  return isDockerApiError(error) && error.reason === 'notFound' && error.resource === 'path';
 }
 
 function decodeStat(header: string | undefined): ContainerPathStat | undefined {

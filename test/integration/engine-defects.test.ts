@@ -152,6 +152,18 @@ describe('putFiles and the archive stat (defect 5)', () => {
     expect(new TextDecoder().decode(await docker.containers.readFile(container, '/tmp/pf-new/b.txt'))).toBe('b');
   });
 
+  it('creates the folder with mkdirs in a volume of a read-only container, where `/` refuses uploads', async () => {
+    const id = await startSleeper(docker, { Volumes: { '/scratch': {} }, HostConfig: { Init: true, ReadonlyRootfs: true } });
+    try {
+      await docker.containers.putFiles(id, '/scratch/a/b', [{ path: 'c.txt', data: 'in a volume' }], { mkdirs: true });
+      expect(new TextDecoder().decode(await docker.containers.readFile(id, '/scratch/a/b/c.txt'))).toBe('in a volume');
+      // The existing folder kept its mode; the made ones are 0755.
+      expect(await docker.containers.statPath(id, '/scratch/a')).toMatchObject({ type: 'directory', mode: 0o755 });
+    } finally {
+      await docker.containers.remove(id, { force: true, volumes: true }).catch(() => {});
+    }
+  });
+
   it('exposes the stat as a type and POSIX permission bits, with the raw Go FileMode kept', async () => {
     await docker.exec.run(container, [
       'sh',
