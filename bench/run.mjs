@@ -4,7 +4,7 @@
  * floor, dockerode 5 and the docker CLI. Writes <out>/<timestamp>.json, <out>/latest.json and a
  * Markdown summary (bench/RESULTS.md for a full run), and prints the tables.
  *
- *   node bench/run.mjs [--quick] [--out DIR] [--only exec,block,throughput,lifecycle,concurrency,footprint]
+ *   node bench/run.mjs [--quick] [--out DIR] [--only exec,block,throughput,lifecycle,concurrency,footprint,pool]
  *                      [--iterations N] [--no-install] [--cpu-prof DIR] [--render-only]
  *
  * Environment: BENCH_LABEL (container label key, default berth.test), BENCH_SOCKET,
@@ -46,6 +46,7 @@ const config = quick
       lifecycle: { warmup: 0, iterations: 2, autogenRuns: 1, autogenGrace: 1 },
       concurrency: { levels: [1, 2], blocks: 3, warmup: 1 },
       footprint: { install: false, importRuns: 3 },
+      pool: { warmup: 1, iterations: 3 },
     }
   : {
       exec: { warmup: 5, iterations: 30 },
@@ -54,14 +55,15 @@ const config = quick
       lifecycle: { warmup: 1, iterations: 8, autogenRuns: 1, autogenGrace: undefined },
       concurrency: { levels: [1, 4, 16], blocks: 20, warmup: 1 },
       footprint: { install: true, importRuns: 15 },
+      pool: { warmup: 2, iterations: 20 },
     };
 const iterations = flags.iterations ?? process.env.BENCH_ITERATIONS;
-if (iterations) for (const k of ['exec', 'block', 'throughput', 'lifecycle']) config[k].iterations = Number(iterations);
+if (iterations) for (const k of ['exec', 'block', 'throughput', 'lifecycle', 'pool']) config[k].iterations = Number(iterations);
 if (process.env.BENCH_STDOUT_MIB) config.throughput.stdoutMiB = Number(process.env.BENCH_STDOUT_MIB);
 if (process.env.BENCH_ALTERNATE_MIB) config.throughput.alternateMiB = Number(process.env.BENCH_ALTERNATE_MIB);
 if (flags['no-install']) config.footprint.install = false;
 
-const ALL = ['exec', 'block', 'throughput', 'lifecycle', 'concurrency', 'footprint'];
+const ALL = ['exec', 'block', 'throughput', 'lifecycle', 'concurrency', 'footprint', 'pool'];
 const only = (flags.only ?? process.env.BENCH_ONLY)?.split(',').map((s) => s.trim());
 const selected = only ? ALL.filter((n) => only.includes(n)) : ALL;
 const outDir = resolve(flags.out ?? join(BENCH, 'results', quick ? 'quick' : ''));

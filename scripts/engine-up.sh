@@ -74,6 +74,8 @@ make_tls_material() {
 }
 
 command -v curl >/dev/null || { need_root_apt; apt_install curl; }
+# `ip` (netns, veth): engine-networks.test.ts puts a stand-in for "the internet" in a network namespace.
+if ! command -v ip >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt_install iproute2; fi
 
 if [ "$(api_ping)" = OK ]; then
   say "an engine answers at ${DOCKER_HOST:-unix://$SOCK}; using it, installing nothing."

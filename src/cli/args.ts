@@ -39,11 +39,31 @@ export interface PruneCommand {
   dryRun: boolean;
 }
 
+/** `berth mcp`: an MCP server on stdio whose tools run code in one sandbox. */
+export interface McpCommand {
+  command: 'mcp';
+  image: string;
+  /** Seconds each block may run (and the most a `run_code` call may ask for). */
+  timeout: number;
+  workDir: string | undefined;
+  /** Keep interpreter state between blocks (the executor's `persistent`). */
+  persistent: boolean;
+  /** Most bytes of output kept per block and stream; undefined for the executor's default. */
+  maxOutput: number | undefined;
+  /** The sandbox preset (default on; `--no-sandbox` turns it off). */
+  sandbox: boolean;
+  /** Network mode; undefined for the sandbox's `none` (or the engine's default without the sandbox). */
+  network: string | undefined;
+  /** Extra labels on the sandbox container. */
+  labels: Record<string, string>;
+  pull: PullPolicy;
+}
+
 /** `berth --help`, `berth help [COMMAND]` or `berth COMMAND --help`. */
 export interface HelpCommand {
   command: 'help';
   /** The command whose help was asked for, if any. */
-  topic: 'run' | 'doctor' | 'prune' | undefined;
+  topic: 'run' | 'doctor' | 'prune' | 'mcp' | undefined;
 }
 
 /** `berth --version`. */
@@ -52,7 +72,7 @@ export interface VersionCommand {
 }
 
 /** A parsed command line. */
-export type CliCommand = RunCommand | DoctorCommand | PruneCommand | HelpCommand | VersionCommand;
+export type CliCommand = RunCommand | DoctorCommand | PruneCommand | McpCommand | HelpCommand | VersionCommand;
 
 /** A command line that makes no sense: the CLI prints the message and the usage, and exits 2. */
 export class UsageError extends Error {
@@ -81,9 +101,9 @@ export function languageFromPath(path: string): string | undefined {
   return EXTENSIONS[extname(path).toLowerCase()];
 }
 
-const COMMANDS = ['run', 'doctor', 'prune', 'help'] as const;
+const COMMANDS = ['run', 'doctor', 'prune', 'mcp', 'help'] as const;
 
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
 const COMMON = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } } satisfies OptionSpec;
 const RUN_OPTIONS = {
@@ -99,6 +119,19 @@ const RUN_OPTIONS = {
 } satisfies OptionSpec;
 const DOCTOR_OPTIONS = { ...COMMON, image: { type: 'string' }, json: { type: 'boolean' } } satisfies OptionSpec;
 const PRUNE_OPTIONS = { ...COMMON, all: { type: 'boolean' }, 'dry-run': { type: 'boolean' } } satisfies OptionSpec;
+const MCP_OPTIONS = {
+  ...COMMON,
+  image: { type: 'string' },
+  timeout: { type: 'string' },
+  'work-dir': { type: 'string' },
+  persistent: { type: 'boolean' },
+  'max-output': { type: 'string' },
+  sandbox: { type: 'boolean' },
+  'no-sandbox': { type: 'boolean' },
+  network: { type: 'string' },
+  label: { type: 'string', multiple: true },
+  pull: { type: 'string' },
+} satisfies OptionSpec;
 
 function parse<T extends OptionSpec>(args: readonly string[], options: T, topic: HelpCommand['topic']) {
   try {
@@ -133,7 +166,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     const [topic, ...extra] = rest;
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     if (topic === undefined) return { command: 'help', topic: undefined };
-    if (topic === 'run' || topic === 'doctor' || topic === 'prune') return { command: 'help', topic };
+    if (topic === 'run' || topic === 'doctor' || topic === 'prune' || topic === 'mcp') return { command: 'help', topic };
     throw new UsageError(`unknown command ${JSON.stringify(topic)}`);
   }
 
@@ -152,6 +185,8 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`, 'prune');
     return { command: 'prune', all: values.all ?? false, dryRun: values['dry-run'] ?? false };
   }
+
+  if (command === 'mcp') return parseMcpArgs(rest);
 
   const { values, positionals } = parse(rest, RUN_OPTIONS, 'run');
   if (values.help) return { command: 'help', topic: 'run' };
@@ -204,6 +239,46 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   };
 }
 
+/** `berth mcp [options]`. */
+function parseMcpArgs(rest: readonly string[]): McpCommand | HelpCommand | VersionCommand {
+  const { values, positionals } = parse(rest, MCP_OPTIONS, 'mcp');
+  if (values.help) return { command: 'help', topic: 'mcp' };
+  if (values.version) return { command: 'version' };
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`, 'mcp');
+  if (values.sandbox && values['no-sandbox']) throw new UsageError('--sandbox and --no-sandbox contradict each other', 'mcp');
+  const whole = (option: string, text: string | undefined, least: number): number | undefined => {
+    if (text === undefined) return undefined;
+    const value = Number(text.trim());
+    if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < least) {
+      throw new UsageError(`${option} must be a whole number, at least ${least}; got ${JSON.stringify(text)}`, 'mcp');
+    }
+    return value;
+  };
+  const labels: Record<string, string> = {};
+  for (const label of values.label ?? []) {
+    const at = label.indexOf('=');
+    const key = at < 0 ? label : label.slice(0, at);
+    if (key.trim() === '') throw new UsageError(`--label must be KEY=VALUE (or KEY); got ${JSON.stringify(label)}`, 'mcp');
+    labels[key] = at < 0 ? '' : label.slice(at + 1);
+  }
+  const pull = values.pull ?? 'missing';
+  if (pull !== 'missing' && pull !== 'always' && pull !== 'never') {
+    throw new UsageError(`--pull must be missing, always or never; got ${JSON.stringify(pull)}`, 'mcp');
+  }
+  return {
+    command: 'mcp',
+    image: nonEmpty(values.image, '--image', 'mcp') ?? DEFAULT_IMAGE,
+    timeout: whole('--timeout', values.timeout, 1) ?? DEFAULT_TIMEOUT,
+    workDir: nonEmpty(values['work-dir'], '--work-dir', 'mcp'),
+    persistent: values.persistent ?? false,
+    maxOutput: whole('--max-output', values['max-output'], 0),
+    sandbox: !values['no-sandbox'],
+    network: nonEmpty(values.network, '--network', 'mcp'),
+    labels,
+    pull,
+  };
+}
+
 const GENERAL_USAGE = `Usage: berth <command> [options]
 
 Run code in a Docker container, as an agent's code executor does.
@@ -214,6 +289,7 @@ Commands:
   run --markdown FILE|-   Run the fenced code blocks of a markdown message, in order
   doctor                  Check the Docker engine, the image and the runtime
   prune                   Remove containers Berth left behind
+  mcp                     Serve MCP on stdio: tools that run code in a sandbox
   help [COMMAND]          Show help
 
 Options:
@@ -247,6 +323,28 @@ Options:
   -q, --quiet          No progress messages
   -h, --help           Show this help`;
 
+const MCP_USAGE = `Usage: berth mcp [options]
+
+Serves the Model Context Protocol on standard input and output (one JSON-RPC message per line;
+logs go to standard error), with the tools run_code, write_file, read_file, list_files and
+restart_sandbox. One sandbox container is started on the first tool call and removed when
+standard input closes or on SIGINT/SIGTERM. MCP client config:
+  { "command": "npx", "args": ["berth", "mcp"] }
+
+Options:
+  --image IMAGE        Image to run the code in (default ${DEFAULT_IMAGE})
+  --timeout SECONDS    Seconds each block may run (default ${DEFAULT_TIMEOUT}); run_code may ask for less
+  --work-dir DIR       Host folder mounted at /workspace (default: a temporary folder, removed after)
+  --persistent         Keep interpreter state between blocks (needs the in-container runner)
+  --max-output BYTES   Most bytes of output kept per block and stream (default 1 MiB); also
+                       the largest file read_file returns
+  --no-sandbox         Run without the sandbox preset (default: no network, no capabilities,
+                       read-only root filesystem, memory, CPU and process limits, a non-root user)
+  --network MODE       Network mode for the code (e.g. bridge); the sandbox's is none
+  --label KEY=VALUE    Extra label on the sandbox container (repeatable)
+  --pull POLICY        missing (default): pull the image when absent; always; never
+  -h, --help           Show this help`;
+
 const DOCTOR_USAGE = `Usage: berth doctor [--image IMAGE] [--json]
 
 Reports where the Docker engine was found and how, its version and API version, whether the
@@ -276,6 +374,8 @@ export function usage(topic: HelpCommand['topic']): string {
       return DOCTOR_USAGE;
     case 'prune':
       return PRUNE_USAGE;
+    case 'mcp':
+      return MCP_USAGE;
     default:
       return GENERAL_USAGE;
   }

@@ -2,6 +2,7 @@ import { DockerClient } from '../engine/index.js';
 import { type CliCommand, type DoctorCommand, type PruneCommand, parseCliArgs, UsageError, usage } from './args.js';
 import { doctorFailure, formatDoctorReport, runDoctor } from './doctor.js';
 import { berthVersion, type CliIo, interruptedExitCode, messageOf } from './io.js';
+import { serveMcp } from './mcp.js';
 import { pruneContainers } from './prune.js';
 import { runCode } from './run.js';
 
@@ -78,5 +79,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return prune(command, io);
     case 'run':
       return runCode(command, io);
+    case 'mcp':
+      return serveMcp(command, io);
   }
 }

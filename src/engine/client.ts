@@ -3,12 +3,14 @@ import { DockerError } from './errors.js';
 import { ExecApi } from './exec.js';
 import { HttpCore } from './http/core.js';
 import { ImagesApi } from './images.js';
+import { NetworksApi } from './networks.js';
 import { SystemApi } from './system.js';
 import { createAutoTransport } from './transport/auto.js';
 import { createFallbackTransport } from './transport/fallback.js';
 import { resolveEngine, type TlsOption } from './transport/select.js';
 import type { SshOptions } from './transport/ssh-endpoint.js';
 import type { Transport } from './transport/types.js';
+import { VolumesApi } from './volumes.js';
 
 /** Options of {@link DockerClient}. With none, the engine is found like the docker CLI finds it. */
 export interface DockerClientOptions {
@@ -40,13 +42,16 @@ export interface DockerClientOptions {
         headers?: number | undefined;
       }
     | undefined;
-  /** Environment read for `DOCKER_HOST`, `DOCKER_CONTEXT`, … Default `process.env`. */
+  /**
+   * Environment read for `DOCKER_HOST`, `DOCKER_CONTEXT`, …, and for registry credentials
+   * (`DOCKER_CONFIG`, `HOME`, and the `PATH` credential helpers are found on). Default `process.env`.
+   */
   env?: Record<string, string | undefined> | undefined;
 }
 
 /**
  * A typed Docker Engine API client. Resources mirror the API: `system`, `containers`, `exec`,
- * `images`. Nothing is connected until the first call; the API version is negotiated once, lazily.
+ * `images`, `networks`, `volumes`. Nothing is connected until the first call; the API version is negotiated once, lazily.
  *
  * @example
  * ```ts
@@ -61,8 +66,12 @@ export class DockerClient {
   readonly containers: ContainersApi;
   /** Commands in running containers. */
   readonly exec: ExecApi;
-  /** Image inspect, list, pull, import, tag and remove. */
+  /** Image inspect, list, pull, push, build, import, tag and remove. */
   readonly images: ImagesApi;
+  /** Networks: create (an `Internal` one has no route out), connect and disconnect containers, remove, prune. */
+  readonly networks: NetworksApi;
+  /** Volumes: storage that outlives a container; create, inspect, list, remove, prune. */
+  readonly volumes: VolumesApi;
   readonly #core: HttpCore;
   readonly #options: DockerClientOptions;
   #transport: Transport | undefined;
@@ -81,7 +90,9 @@ export class DockerClient {
     this.system = new SystemApi(this.#core);
     this.containers = new ContainersApi(this.#core);
     this.exec = new ExecApi(this.#core);
-    this.images = new ImagesApi(this.#core);
+    this.images = new ImagesApi(this.#core, options.env);
+    this.networks = new NetworksApi(this.#core);
+    this.volumes = new VolumesApi(this.#core);
   }
 
   #getTransport(): Transport {

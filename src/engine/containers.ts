@@ -3,17 +3,22 @@ import { DockerApiError, DockerArgumentError, DockerError, DockerNotAFileError, 
 import { type AttachedStream, attachedStream, isMultiplexed, type OutputStream, outputStream } from './frames.js';
 import type { HttpCore } from './http/core.js';
 import type { CallOptions, Filters } from './options.js';
+import { jsonLines } from './stream/json-lines.js';
 import type { TransportResponseBody } from './transport/types.js';
 import type {
+  ContainerChange,
   ContainerCreateBody,
   ContainerCreateResponse,
   ContainerInspect,
+  ContainerPruneResponse,
+  ContainerStats,
   ContainerSummary,
+  ContainerTopResponse,
   ContainerUpdateBody,
   ContainerUpdateResponse,
   ContainerWaitResponse,
 } from './types.js';
-import { checkContainerId, checkContainerPath, checkWholeNumber } from './validate.js';
+import { checkContainerId, checkContainerPath, checkFilters, checkImageRef, checkWholeNumber } from './validate.js';
 
 /** Options of {@link ContainersApi.create}. */
 export interface ContainerCreateOptions extends CallOptions {
@@ -145,6 +150,63 @@ export interface ContainerPathStat {
 export interface ContainerArchive {
   stat: ContainerPathStat | undefined;
   body: TransportResponseBody;
+}
+
+/** Options of {@link ContainersApi.top}. */
+export interface ContainerTopOptions extends CallOptions {
+  /** Arguments of `ps` (dockerd runs it on its host; default `-ef`). Podman takes its own descriptors instead, e.g. `pid,args`. */
+  psArgs?: string | undefined;
+}
+
+/** Options of {@link ContainersApi.commit}. */
+export interface ContainerCommitOptions extends CallOptions {
+  /** Repository of the new image, e.g. `sandbox/with-deps`. Default: an untagged image. */
+  repo?: string | undefined;
+  /** Tag of the new image (default `latest` when `repo` is given). */
+  tag?: string | undefined;
+  comment?: string | undefined;
+  /** e.g. `Berth <agents@example.com>`. */
+  author?: string | undefined;
+  /** Pause the container while its filesystem is copied. Default true (the engine's default). */
+  pause?: boolean | undefined;
+  /** Dockerfile instructions applied to the image, e.g. `ENV MODE=ready`, `CMD ["python3"]`. */
+  changes?: readonly string[] | undefined;
+  /**
+   * Container configuration for the new image (`Cmd`, `Env`, `Labels`, …), merged over the
+   * container's. Podman 4.3 ignores it: `changes` works on both engines.
+   */
+  config?: Partial<ContainerCreateBody> | undefined;
+}
+
+/** One published port of a container, as {@link ContainersApi.port} reports it (`docker port`). */
+export interface ContainerPortMapping {
+  /** The port inside the container. */
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  /** The host address it is published on, e.g. `0.0.0.0` or `::`. */
+  hostIp: string;
+  /** The port on the host. */
+  hostPort: number;
+}
+
+/** Options of {@link ContainersApi.stats}. */
+export interface ContainerStatsOptions extends CallOptions {
+  /** One sample (default), or a stream of samples, one a second. */
+  stream?: boolean | undefined;
+  /** With one sample: answer at once instead of waiting a second for a previous sample (then `precpu_stats` is empty). */
+  oneShot?: boolean | undefined;
+}
+
+/** Samples of {@link ContainersApi.stats} with `stream: true`: iterate them; `cancel()` (or the signal) ends the stream. */
+export interface ContainerStatsStream extends AsyncIterable<ContainerStats> {
+  /** Stops the stream and releases its connection. Safe to call more than once. */
+  cancel(): Promise<void>;
+}
+
+/** Options of {@link ContainersApi.prune}. */
+export interface ContainerPruneOptions extends CallOptions {
+  /** `label`, `label!` and `until`, e.g. `{ label: ['berth.executor'] }`. On a shared engine always narrow it. */
+  filters?: Filters | undefined;
 }
 
 /** Container endpoints. Every ID is checked before any I/O. */
@@ -443,6 +505,180 @@ export class ContainersApi {
     }
   }
 
+  /** `POST /containers/{id}/pause`: freezes every process of the container (cgroup freezer): no CPU is used until {@link ContainersApi.unpause}. */
+  async pause(id: string, options: CallOptions = {}): Promise<void> {
+    checkContainerId(id);
+    await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/pause`, { signal: options.signal });
+  }
+
+  /** `POST /containers/{id}/unpause`: thaws a paused container; its processes go on where they were. */
+  async unpause(id: string, options: CallOptions = {}): Promise<void> {
+    checkContainerId(id);
+    await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/unpause`, { signal: options.signal });
+  }
+
+  /** `POST /containers/{id}/resize`: sets the TTY size of a container created with `Tty` (rows `h`, columns `w`). */
+  async resize(id: string, options: CallOptions & { h: number; w: number }): Promise<void> {
+    checkContainerId(id);
+    for (const key of ['h', 'w'] as const) {
+      const value = options?.[key];
+      if (!Number.isInteger(value) || value < 1 || value > 65535) {
+        throw new DockerArgumentError(
+          key,
+          `expected a whole number of ${key === 'h' ? 'rows' : 'columns'} from 1 to 65535, got ${JSON.stringify(value)}`,
+        );
+      }
+    }
+    await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/resize`, {
+      signal: options.signal,
+      query: { h: options.h, w: options.w },
+    });
+  }
+
+  /**
+   * `GET /containers/{id}/top`: the processes running in a container, as a `ps` table. Podman's
+   * answer of one string per line is split into the same columns.
+   */
+  async top(id: string, options: ContainerTopOptions = {}): Promise<ContainerTopResponse> {
+    checkContainerId(id);
+    if (options.psArgs !== undefined && typeof options.psArgs !== 'string') {
+      throw new DockerArgumentError('psArgs', `expected a string such as "-ef", got ${JSON.stringify(options.psArgs)}`);
+    }
+    const answer = await this.#core.json<ContainerTopResponse>('GET', `/containers/${encodeURIComponent(id)}/top`, {
+      signal: options.signal,
+      query: { ps_args: options.psArgs },
+    });
+    return splitPsColumns({ Titles: answer.Titles ?? [], Processes: answer.Processes ?? [] });
+  }
+
+  /**
+   * `GET /containers/{id}/changes`: the files added (`Kind` 1), modified (0) and deleted (2) in
+   * the container's filesystem since it was created from its image (`[]` when none; volumes and
+   * bind mounts are not counted).
+   */
+  async changes(id: string, options: CallOptions = {}): Promise<ContainerChange[]> {
+    checkContainerId(id);
+    const answer = await this.#core.json<ContainerChange[] | null>('GET', `/containers/${encodeURIComponent(id)}/changes`, {
+      signal: options.signal,
+    });
+    return answer ?? [];
+  }
+
+  /**
+   * `GET /containers/{id}/export`: the container's whole filesystem as a tar stream (volumes left
+   * out), to iterate or cancel. Aborting the signal fails the iteration with its reason.
+   */
+  async export(id: string, options: CallOptions = {}): Promise<TransportResponseBody> {
+    checkContainerId(id);
+    const response = await this.#core.request('GET', `/containers/${encodeURIComponent(id)}/export`, {
+      signal: options.signal,
+      headersTimeout: 0,
+    });
+    return response.body;
+  }
+
+  /** `POST /containers/{id}/rename`: gives a container a new name. @throws DockerApiError `conflict` when the name is taken. */
+  async rename(id: string, name: string, options: CallOptions = {}): Promise<void> {
+    checkContainerId(id);
+    checkContainerId(name, 'name');
+    await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/rename`, { signal: options.signal, query: { name } });
+  }
+
+  /**
+   * The published ports of a container (`docker port`), from its inspect: one entry per host
+   * address a container port is bound to. With `privatePort` (`80` or `80/udp`; TCP by default)
+   * only that port's. A port exposed but not published, or a stopped container, gives none.
+   */
+  async port(id: string, options: CallOptions & { privatePort?: number | string | undefined } = {}): Promise<ContainerPortMapping[]> {
+    checkContainerId(id);
+    let wanted: string | undefined;
+    if (options.privatePort !== undefined) {
+      const match = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/.exec(String(options.privatePort));
+      if (!match || Number(match[1]) < 1 || Number(match[1]) > 65535) {
+        throw new DockerArgumentError('privatePort', `expected a port such as 80 or "53/udp", got ${JSON.stringify(options.privatePort)}`);
+      }
+      wanted = `${Number(match[1])}/${match[2] ?? 'tcp'}`;
+    }
+    const info = await this.inspect(id, { signal: options.signal });
+    const ports = (info.NetworkSettings?.Ports ?? {}) as Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>;
+    const mappings: ContainerPortMapping[] = [];
+    for (const [key, bindings] of Object.entries(ports)) {
+      if (wanted !== undefined && key !== wanted) continue;
+      const [port = '', protocol = 'tcp'] = key.split('/');
+      for (const binding of bindings ?? []) {
+        mappings.push({
+          containerPort: Number(port),
+          protocol: protocol as ContainerPortMapping['protocol'],
+          hostIp: binding.HostIp ?? '',
+          hostPort: Number(binding.HostPort),
+        });
+      }
+    }
+    return mappings;
+  }
+
+  /**
+   * `POST /commit`: makes an image of a container's filesystem and configuration (paused while it
+   * is copied, unless `pause: false`). Resolves to the new image's ID.
+   */
+  async commit(id: string, options: ContainerCommitOptions = {}): Promise<{ Id: string }> {
+    checkContainerId(id);
+    if (options.repo !== undefined) checkImageRef(options.tag ? `${options.repo}:${options.tag}` : options.repo, 'repo');
+    else if (options.tag !== undefined) throw new DockerArgumentError('tag', 'a tag needs a repo to go with it');
+    const answer = await this.#core.json<{ Id: string }>('POST', '/commit', {
+      signal: options.signal,
+      json: options.config ?? {},
+      query: {
+        container: id,
+        repo: options.repo,
+        tag: options.tag,
+        comment: options.comment,
+        author: options.author,
+        pause: options.pause,
+        changes: options.changes?.length ? options.changes.join('\n') : undefined,
+      },
+    });
+    // Podman 4.3 answers the bare hex; inspect and list say `sha256:…` on both engines.
+    return { Id: /^[a-f0-9]{64}$/.test(answer.Id) ? `sha256:${answer.Id}` : answer.Id };
+  }
+
+  /**
+   * `GET /containers/{id}/stats`: resource usage (CPU, memory, network, block I/O, pids). One
+   * sample by default; with `stream: true` an async iterable of samples (one a second) that runs
+   * until `cancel()` or the signal (aborting fails the iteration with the signal's reason).
+   */
+  async stats(id: string, options?: ContainerStatsOptions & { stream?: false | undefined }): Promise<ContainerStats>;
+  async stats(id: string, options: ContainerStatsOptions & { stream: true }): Promise<ContainerStatsStream>;
+  async stats(id: string, options: ContainerStatsOptions = {}): Promise<ContainerStats | ContainerStatsStream> {
+    checkContainerId(id);
+    const path = `/containers/${encodeURIComponent(id)}/stats`;
+    if (!options.stream) {
+      return this.#core.json<ContainerStats>('GET', path, {
+        signal: options.signal,
+        query: { stream: false, 'one-shot': options.oneShot },
+      });
+    }
+    const response = await this.#core.request('GET', path, { signal: options.signal, headersTimeout: 0, query: { stream: true } });
+    const samples = jsonLines<ContainerStats>(response.body);
+    return {
+      [Symbol.asyncIterator]: () => samples,
+      async cancel() {
+        await samples.return(undefined);
+        await response.body.cancel();
+      },
+    };
+  }
+
+  /** `POST /containers/prune`: removes every stopped container that matches `filters`. */
+  async prune(options: ContainerPruneOptions = {}): Promise<ContainerPruneResponse> {
+    checkFilters(options.filters);
+    const answer = await this.#core.json<Partial<ContainerPruneResponse> | undefined>('POST', '/containers/prune', {
+      signal: options.signal,
+      query: { filters: options.filters },
+    });
+    return { ContainersDeleted: answer?.ContainersDeleted ?? [], SpaceReclaimed: answer?.SpaceReclaimed ?? 0 };
+  }
+
   async #tty(id: string, signal: AbortSignal | undefined): Promise<boolean> {
     const info = await this.inspect(id, { signal });
     return info.Config?.Tty === true;
@@ -452,6 +688,31 @@ export class ContainersApi {
 /** A `notFound` about a path (not the container): what the archive endpoints answer for a missing folder. */
 function isMissingPath(error: unknown): error is DockerApiError {
   return isDockerApiError(error) && error.reason === 'notFound' && error.resource === 'path';
+}
+
+/**
+ * Podman 4.3 runs the container's own `ps` when it cannot use its descriptors and answers each
+ * line as one string (`Titles: ['PID   USER     COMMAND']`). Split such a table into columns, the
+ * last one keeping its spaces (a command line), so that both engines answer the same shape.
+ */
+function splitPsColumns(top: ContainerTopResponse): ContainerTopResponse {
+  const [header] = top.Titles;
+  if (top.Titles.length !== 1 || header === undefined || !/\S\s+\S/.test(header.trim())) return top;
+  if (!top.Processes.every((row) => row.length === 1)) return top;
+  const titles = header.trim().split(/\s+/);
+  const processes = top.Processes.map((row) => {
+    const cells: string[] = [];
+    let rest = (row[0] ?? '').trim();
+    while (cells.length < titles.length - 1) {
+      const match = /^(\S+)\s+/.exec(rest);
+      if (!match?.[1]) break;
+      cells.push(match[1]);
+      rest = rest.slice(match[0].length);
+    }
+    cells.push(rest);
+    return cells;
+  });
+  return { Titles: titles, Processes: processes };
 }
 
 function decodeStat(header: string | undefined): ContainerPathStat | undefined {

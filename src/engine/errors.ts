@@ -20,7 +20,9 @@ export type DockerErrorCode =
   | 'BERTH_ERR_NOT_A_FILE'
   | 'BERTH_ERR_CLOSED'
   | 'BERTH_ERR_UNSUPPORTED_ENGINE'
-  | 'BERTH_ERR_EXECUTOR';
+  | 'BERTH_ERR_EXECUTOR'
+  | 'BERTH_ERR_BUILD'
+  | 'BERTH_ERR_CREDENTIALS';
 
 /** Base class of every error Berth throws. `code` is stable; `message` is for people. */
 export class DockerError extends Error {
@@ -220,6 +222,49 @@ const PATH_TYPE_WORDS: Record<ContainerPathType, string> = {
   irregular: 'an irregular file',
 };
 
+/**
+ * An image build failed: a step's command exited non-zero, the Dockerfile was refused, a base
+ * image was missing. `step` is the failing step as the engine printed it (`Step 2/3 : RUN make`)
+ * and `output` what that step printed before it failed.
+ */
+export class DockerBuildError extends DockerError {
+  override name = 'DockerBuildError';
+  /** The failing step as the engine printed it (`Step 2/3 : RUN make`, Podman: `STEP 2/3: RUN make`); undefined when the build failed before the first step. */
+  readonly step: string | undefined;
+  /** What the failing step printed (its stdout and stderr, as the engine streamed them). */
+  readonly output: string;
+  /** The command's exit code when a `RUN` step failed (`returned a non-zero code: N`). */
+  readonly exitCode: number | undefined;
+  /** The engine's error message, verbatim. */
+  readonly daemonMessage: string;
+  constructor(options: { daemonMessage: string; step?: string | undefined; output?: string | undefined; cause?: unknown }) {
+    const where = options.step ? ` at ${options.step}` : '';
+    super(`image build failed${where}: ${options.daemonMessage}`, { cause: options.cause, code: 'BERTH_ERR_BUILD' });
+    this.daemonMessage = options.daemonMessage;
+    this.step = options.step;
+    this.output = options.output ?? '';
+    const code = /returned a non-zero code: (\d+)|exit status (\d+)/.exec(options.daemonMessage);
+    this.exitCode = code ? Number(code[1] ?? code[2]) : undefined;
+  }
+}
+
+/**
+ * Registry credentials could not be found or read: a malformed `config.json`, a credential
+ * helper that is missing, failed or answered nonsense. `helper` names the helper program.
+ */
+export class DockerCredentialsError extends DockerError {
+  override name = 'DockerCredentialsError';
+  /** The credential helper program (`docker-credential-NAME`), when one was involved. */
+  readonly helper: string | undefined;
+  /** The registry whose credentials were looked up (`https://index.docker.io/v1/`, `localhost:5000`). */
+  readonly registry: string;
+  constructor(message: string, options: { registry: string; helper?: string | undefined; cause?: unknown }) {
+    super(message, { cause: options.cause, code: 'BERTH_ERR_CREDENTIALS' });
+    this.helper = options.helper;
+    this.registry = options.registry;
+  }
+}
+
 function hasCode(value: unknown, codes: readonly DockerErrorCode[]): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const brand = (value as Record<symbol, unknown>)[BRAND];
@@ -255,6 +300,14 @@ export function isDockerArgumentError(value: unknown): value is DockerArgumentEr
 /** True for a {@link DockerNotAFileError}, from any copy of the package. */
 export function isDockerNotAFileError(value: unknown): value is DockerNotAFileError {
   return hasCode(value, ['BERTH_ERR_NOT_A_FILE']);
+}
+/** True for a {@link DockerBuildError}, from any copy of the package. */
+export function isDockerBuildError(value: unknown): value is DockerBuildError {
+  return hasCode(value, ['BERTH_ERR_BUILD']);
+}
+/** True for a {@link DockerCredentialsError}, from any copy of the package. */
+export function isDockerCredentialsError(value: unknown): value is DockerCredentialsError {
+  return hasCode(value, ['BERTH_ERR_CREDENTIALS']);
 }
 
 /** Reads `code` (e.g. `ENOENT`) from an error or its causes. */

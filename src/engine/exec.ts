@@ -14,6 +14,8 @@ export interface ExecStartOptions extends CallOptions {
   tty?: boolean | undefined;
   /** Hijack the connection so that stdin can be written (the exec must have `AttachStdin`). Default false. */
   stdin?: boolean | undefined;
+  /** Start the process and return at once, without its output (see the `detach: true` overload). Default false. */
+  detach?: boolean | undefined;
 }
 
 /** Options of {@link ExecApi.run}. */
@@ -74,10 +76,22 @@ export class ExecApi {
    * all `stdout`, in TTY mode). Without `stdin` this is a plain request whose body the engine closes
    * when the process ends; with `stdin` the connection is hijacked and `write`/`end` feed it.
    */
-  async start(execId: string, options: ExecStartOptions = {}): Promise<AttachedStream> {
+  async start(execId: string, options?: ExecStartOptions & { detach?: false | undefined }): Promise<AttachedStream>;
+  /**
+   * `POST /exec/{id}/start` with `Detach`: starts the process and resolves once the engine has
+   * started it, without its output (the process runs on; {@link ExecApi.inspect} tells when it ends).
+   */
+  async start(execId: string, options: ExecStartOptions & { detach: true }): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: the implementation of the two overloads above (stream, or nothing when detached)
+  async start(execId: string, options: ExecStartOptions = {}): Promise<AttachedStream | void> {
     checkExecId(execId);
     const tty = options.tty ?? false;
     const path = `/exec/${encodeURIComponent(execId)}/start`;
+    if (options.detach) {
+      if (options.stdin) throw new DockerArgumentError('stdin', 'a detached exec has no stdin to write (leave out stdin or detach)');
+      await this.#core.empty('POST', path, { signal: options.signal, json: { Detach: true, Tty: tty } });
+      return;
+    }
     if (options.stdin) {
       const connection = await this.#core.hijack('POST', path, {
         signal: options.signal,

@@ -4,22 +4,39 @@
  */
 
 export type { ArchiveFile, ContainerPathType } from './archive.js';
+export {
+  DOCKER_HUB_ADDRESS,
+  type DockerConfigFile,
+  encodeRegistryAuth,
+  encodeRegistryConfig,
+  normaliseRegistry,
+  type RegistryCredentials,
+  registryOf,
+} from './auth/registry.js';
+export { DockerIgnore } from './build/dockerignore.js';
+export type { ImageBuild, ImageBuildResult } from './build/stream.js';
 export { DockerClient, type DockerClientOptions } from './client.js';
 export type {
   AttachedStream,
   ContainerArchive,
   ContainerAttachOptions,
+  ContainerCommitOptions,
   ContainerCreateOptions,
   ContainerKillOptions,
   ContainerListOptions,
   ContainerLogsOptions,
   ContainerPathStat,
+  ContainerPortMapping,
+  ContainerPruneOptions,
   ContainerPutArchiveOptions,
   ContainerPutFilesOptions,
   ContainerReadFileOptions,
   ContainerRemoveOptions,
+  ContainerStatsOptions,
+  ContainerStatsStream,
   ContainerStopOptions,
   ContainersApi,
+  ContainerTopOptions,
   ContainerWaitOptions,
 } from './containers.js';
 export {
@@ -27,14 +44,18 @@ export {
   type DockerApiErrorReason,
   type DockerApiErrorResource,
   DockerArgumentError,
+  DockerBuildError,
   DockerConnectionError,
+  DockerCredentialsError,
   DockerError,
   type DockerErrorCode,
   DockerNotAFileError,
   DockerStreamError,
   isDockerApiError,
   isDockerArgumentError,
+  isDockerBuildError,
   isDockerConnectionError,
+  isDockerCredentialsError,
   isDockerError,
   isDockerNotAFileError,
   isDockerStreamError,
@@ -42,7 +63,32 @@ export {
 export type { ExecApi, ExecRunOptions, ExecRunResult, ExecStartOptions } from './exec.js';
 export type { OutputStream } from './frames.js';
 export { MAX_API_VERSION, MIN_API_VERSION } from './http/core.js';
-export type { ImageImportOptions, ImageListOptions, ImagePullOptions, ImageRemoveOptions, ImagesApi } from './images.js';
+export type {
+  ImageBuildContext,
+  ImageBuildOptions,
+  ImageImportOptions,
+  ImageListOptions,
+  ImageLoadOptions,
+  ImagePruneOptions,
+  ImagePullOptions,
+  ImagePushOptions,
+  ImageRemoveOptions,
+  ImagesApi,
+  RegistryAuthOptions,
+} from './images.js';
+export type {
+  NetworkConnectOptions,
+  NetworkCreateBody,
+  NetworkCreateResponse,
+  NetworkDisconnectOptions,
+  NetworkEndpointSettings,
+  NetworkInspect,
+  NetworkInspectOptions,
+  NetworkIpam,
+  NetworkListOptions,
+  NetworkPruneResponse,
+  NetworksApi,
+} from './networks.js';
 export type { CallOptions, Filters } from './options.js';
 export { demuxStream, encodeFrame, FrameDecoder, rawStream, type StdFrame, type StdStreamName } from './stream/demux.js';
 export { JsonLineDecoder, jsonLines } from './stream/json-lines.js';
@@ -61,3 +107,12 @@ export type {
   TransportResponseBody,
 } from './transport/types.js';
 export type * from './types.js';
+export type {
+  Volume,
+  VolumeCreateBody,
+  VolumeListOptions,
+  VolumeListResponse,
+  VolumePruneResponse,
+  VolumeRemoveOptions,
+  VolumesApi,
+} from './volumes.js';

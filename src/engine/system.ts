@@ -1,7 +1,7 @@
 import type { HttpCore } from './http/core.js';
 import type { CallOptions, Filters } from './options.js';
 import { jsonLines } from './stream/json-lines.js';
-import type { EventMessage, SystemInfo, SystemVersion } from './types.js';
+import type { EventMessage, SystemDiskUsage, SystemInfo, SystemVersion } from './types.js';
 
 /** The answer of {@link SystemApi.ping}. */
 export interface PingResult {
@@ -57,6 +57,11 @@ export class SystemApi {
   /** `GET /info`: system-wide information. */
   info(options: CallOptions = {}): Promise<SystemInfo> {
     return this.#core.json<SystemInfo>('GET', '/info', { signal: options.signal });
+  }
+
+  /** `GET /system/df`: disk usage by images, containers, volumes and the build cache (can take a while on a big host). */
+  df(options: CallOptions = {}): Promise<SystemDiskUsage> {
+    return this.#core.json<SystemDiskUsage>('GET', '/system/df', { signal: options.signal, headersTimeout: 0 });
   }
 
   /**

@@ -177,6 +177,59 @@ export interface ContainerUpdateResponse {
   Warnings: string[] | null;
 }
 
+/** The answer of `GET /containers/{id}/top`: a `ps` table of the container's processes. */
+export interface ContainerTopResponse {
+  /** Column names, e.g. `UID`, `PID`, `PPID`, `C`, `STIME`, `TTY`, `TIME`, `CMD` (dockerd's `ps -ef`). */
+  Titles: string[];
+  /** One row per process, one string per column. */
+  Processes: string[][];
+}
+
+/** One entry of `GET /containers/{id}/changes`: a path of the container's filesystem and what happened to it. */
+export interface ContainerChange {
+  /** Absolute path inside the container. */
+  Path: string;
+  /** 0: modified, 1: added, 2: deleted. */
+  Kind: 0 | 1 | 2;
+}
+
+/** The answer of `GET /containers/{id}/stats` (Linux fields; a subset is typed, the rest stays reachable). */
+export interface ContainerStats {
+  /** When the sample was read (RFC 3339). */
+  read: string;
+  /** When the previous sample was read (the zero time on the first sample and with `oneShot`). */
+  preread: string;
+  /** Name with a leading slash (dockerd); Podman may leave it out. */
+  name?: string;
+  id?: string;
+  pids_stats: { current?: number; limit?: number };
+  cpu_stats: ContainerCpuStats;
+  /** The previous sample's CPU figures: with `cpu_stats`, what `docker stats` turns into a percentage. */
+  precpu_stats: ContainerCpuStats;
+  memory_stats: { usage?: number; max_usage?: number; limit?: number; stats?: Record<string, number>; [key: string]: unknown };
+  /** Per interface, e.g. `eth0` (absent without networking). */
+  networks?: Record<string, { rx_bytes: number; tx_bytes: number; rx_packets: number; tx_packets: number; [key: string]: unknown }>;
+  blkio_stats: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** CPU figures of a {@link ContainerStats} sample, in nanoseconds of CPU time. */
+export interface ContainerCpuStats {
+  cpu_usage: { total_usage: number; usage_in_kernelmode?: number; usage_in_usermode?: number; percpu_usage?: number[] };
+  /** The host's CPU time (absent when the container is not running). */
+  system_cpu_usage?: number;
+  online_cpus?: number;
+  throttling_data?: { periods: number; throttled_periods: number; throttled_time: number };
+}
+
+/** The answer of `POST /containers/prune`. */
+export interface ContainerPruneResponse {
+  /** IDs of the removed containers (`[]` when none). */
+  ContainersDeleted: string[];
+  /** Bytes freed on the engine's disk. */
+  SpaceReclaimed: number;
+}
+
 /** The body of `POST /containers/{id}/exec`. */
 export interface ExecCreateBody {
   Cmd: string[];
@@ -232,6 +285,44 @@ export interface ImageInspect {
   [key: string]: unknown;
 }
 
+/** One layer of `GET /images/{name}/history`. */
+export interface ImageHistoryItem {
+  /** The layer's image ID, or `<missing>` for a layer built elsewhere. */
+  Id: string;
+  /** Unix seconds. */
+  Created: number;
+  /** The instruction that made the layer, e.g. `/bin/sh -c #(nop)  CMD ["sh"]`. */
+  CreatedBy: string;
+  Tags: string[] | null;
+  /** Bytes the layer adds. */
+  Size: number;
+  Comment: string;
+}
+
+/** The answer of `GET /system/df`: disk usage by images, containers, volumes and the build cache. */
+export interface SystemDiskUsage {
+  LayersSize: number;
+  Images: Array<ImageSummary & { SharedSize?: number; Containers?: number }>;
+  Containers: Array<ContainerSummary & { SizeRw?: number; SizeRootFs?: number }>;
+  Volumes: Array<{
+    Name: string;
+    Driver: string;
+    Mountpoint: string;
+    UsageData?: { Size: number; RefCount: number } | null;
+    [key: string]: unknown;
+  }>;
+  BuildCache?: Array<Record<string, unknown>> | null;
+  [key: string]: unknown;
+}
+
+/** The answer of `POST /images/prune`. */
+export interface ImagePruneResponse {
+  /** What was untagged and deleted (`[]` when nothing). */
+  ImagesDeleted: Array<{ Untagged?: string; Deleted?: string }>;
+  /** Bytes freed on the engine's disk. */
+  SpaceReclaimed: number;
+}
+
 /** One message of the image pull or import progress stream. */
 export interface ProgressMessage {
   status?: string;
@@ -243,6 +334,14 @@ export interface ProgressMessage {
   errorDetail?: { code?: number; message?: string };
   stream?: string;
   [key: string]: unknown;
+}
+
+/** One message of the image build progress stream (`POST /build`). */
+export interface BuildMessage extends ProgressMessage {
+  /** A piece of the build's output (step headers and what the steps print). */
+  stream?: string;
+  /** `{ ID: 'sha256:…' }` once the image is written (Docker). */
+  aux?: { ID?: string; [key: string]: unknown };
 }
 
 /** The answer of `GET /version`. */

@@ -96,3 +96,45 @@ export function checkCommand(cmd: unknown, argument: string): string[] {
   }
   return cmd;
 }
+
+/**
+ * Checks a network ID or name before any I/O. The engine takes almost any name (even with spaces),
+ * so only what cannot name a network is refused: empty, over 256 characters, control characters or `/`.
+ */
+export function checkNetworkId(id: unknown, argument = 'id'): string {
+  if (typeof id !== 'string' || id.length === 0)
+    throw new DockerArgumentError(argument, `expected a network ID or name, got ${describe(id)}`);
+  if (id.length > 256 || /[\u0000-\u001f\u007f/]/.test(id)) {
+    throw new DockerArgumentError(argument, `not a valid network ID or name: ${describe(id)} (no control characters or /)`);
+  }
+  return id;
+}
+
+// Volume names of the local driver, as the daemon checks them: [a-zA-Z0-9][a-zA-Z0-9_.-]+.
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** Checks a volume name before any I/O (the rule of the `local` driver; other drivers' names follow it too in practice). */
+export function checkVolumeName(name: unknown, argument = 'name'): string {
+  if (typeof name !== 'string' || name.length === 0)
+    throw new DockerArgumentError(argument, `expected a volume name, got ${describe(name)}`);
+  if (name.length > 256 || !VOLUME_NAME.test(name)) {
+    throw new DockerArgumentError(
+      argument,
+      `not a valid volume name: ${describe(name)} (at least 2 characters: letters, digits, _ . -, starting with a letter or digit)`,
+    );
+  }
+  return name;
+}
+
+/** Checks filters (`{ name: [values] }`) before any I/O: an object whose values are arrays of strings. */
+export function checkFilters(filters: unknown, argument = 'filters'): void {
+  if (filters === undefined) return;
+  if (typeof filters !== 'object' || filters === null || Array.isArray(filters)) {
+    throw new DockerArgumentError(argument, `expected an object such as { label: ['a=b'] }, got ${describe(JSON.stringify(filters))}`);
+  }
+  for (const [key, values] of Object.entries(filters)) {
+    if (!Array.isArray(values) || values.some((value) => typeof value !== 'string')) {
+      throw new DockerArgumentError(`${argument}.${key}`, `expected an array of strings, got ${describe(JSON.stringify(values))}`);
+    }
+  }
+}

@@ -11,7 +11,7 @@ import { TEST_LABEL, testClient } from '../helpers/engine.js';
 // (`--quick`: a few iterations, MiB instead of hundreds, no npm installs) against the real engine.
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const SECTIONS = ['exec', 'block', 'throughput', 'lifecycle', 'concurrency', 'footprint'] as const;
+const SECTIONS = ['exec', 'block', 'throughput', 'lifecycle', 'concurrency', 'footprint', 'pool'] as const;
 
 interface Row {
   contender: string;

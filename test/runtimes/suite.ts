@@ -500,6 +500,39 @@ test('putFiles and readFile round-trip, and an archive streams from one request 
   );
 });
 
+test('images.build packs a folder (node-side, .dockerignore honoured) and a credential helper is run for a pull', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-runtime-build-'));
+  const ref = `berth-build-test/${RUN_ID}:1`;
+  try {
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${BUSYBOX}\nCOPY . /ctx\nCMD ["ls", "/ctx"]\n`);
+    writeFileSync(join(dir, '.dockerignore'), '*.secret\nDockerfile\n.dockerignore\n');
+    writeFileSync(join(dir, 'kept.txt'), 'k');
+    writeFileSync(join(dir, 'left.secret'), 's');
+    const result = await docker.images.build(dir, { t: ref, labels: { [RUN_LABEL]: RUN_ID } }).done();
+    assert(/^sha256:[0-9a-f]{64}$/.test(result.id), `image id ${result.id}`);
+    const { Id } = await docker.containers.create({ Image: ref, Labels: labels });
+    await docker.containers.start(Id);
+    await docker.containers.wait(Id);
+    let listing = '';
+    for await (const frame of await docker.containers.logs(Id)) listing += new TextDecoder().decode(frame.data);
+    equal(listing, 'kept.txt\n', 'files in the image');
+    // A helper on the PATH of the client's env: its failure comes back typed, naming it.
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ credsStore: 'berthrt' }));
+    writeFileSync(join(dir, 'docker-credential-berthrt'), '#!/bin/sh\necho "keychain locked"\nexit 1\n', { mode: 0o755 });
+    const client = new engine.DockerClient({ env: { ...proc.env, DOCKER_CONFIG: dir, PATH: `${dir}:${proc.env.PATH ?? ''}` } });
+    try {
+      const error = await rejection(client.images.pull('127.0.0.1:5599/x/y:1'), 'pull with a failing helper');
+      assert(engine.isDockerCredentialsError(error), `not a DockerCredentialsError: ${describeError(error)}`);
+      assert(/docker-credential-berthrt: exited with code 1: keychain locked/.test((error as Error).message), (error as Error).message);
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await docker.images.remove(ref, { force: true }).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 120_000);
+
 test('the events stream delivers a container event', async () => {
   const controller = new AbortController();
   const events = await docker.system.events({
