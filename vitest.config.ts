@@ -21,6 +21,8 @@ export default defineConfig({
           exclude: [
             ...(process.env.BERTH_LOAD === '1' ? [] : ['test/integration/load.test.ts']),
             ...(process.env.BERTH_ROOTLESS === '1' ? [] : ['test/integration/rootless.test.ts']),
+            // An engine without an init binary (scripts/podman-noinit-up.sh), in the Podman stage.
+            ...(process.env.BERTH_NOINIT === '1' ? [] : ['test/integration/no-init.test.ts']),
           ],
           environment: 'node',
           testTimeout: 120_000,

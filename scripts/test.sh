@@ -9,7 +9,8 @@
 #   4. the engine and executor suites under Bun and under Deno, on the built package;
 #   5. the engine, executor, sandbox, build and registry suites against Podman's Docker API (with
 #      the networks, volumes, container/image surface and docker-py/dockerode parity suites), and
-#      discovery of Podman behind a stale Docker socket;
+#      discovery of Podman behind a stale Docker socket; the executor again on a Podman without an
+#      init binary (scripts/podman-noinit-up.sh);
 #   6. the engine and executor against a rootless dockerd (scripts/rootless-up.sh);
 #   7. the fault suite (a private second dockerd killed mid-call, dying containers, bad sockets).
 # BERTH_SKIP_PODMAN=1, BERTH_SKIP_ROOTLESS=1 or BERTH_SKIP_FAULTS=1 leave a stage out, and say so.
@@ -73,6 +74,16 @@ else
       test/integration/engine-containers-more.test.ts test/integration/engine-images-more.test.ts \
       test/integration/parity-dockerpy.test.ts test/integration/parity-dockerode.test.ts \
       test/integration/build.test.ts test/integration/registry.test.ts test/integration/parity-build.test.ts || status=1
+    # Podman as a stock Debian install has it: no init binary (HostConfig.Init refused); the
+    # executor runs its own PID 1 there. A second service, in a mount namespace without catatonit.
+    if bash scripts/podman-noinit-up.sh; then
+      BERTH_NOINIT=1 DOCKER_HOST=unix:///run/podman/podman-noinit.sock PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --project integration \
+        --no-file-parallelism --reporter=default --reporter=json --outputFile.json="$R/podman-noinit.json" \
+        test/integration/no-init.test.ts test/integration/executor.test.ts || status=1
+    else
+      echo "Podman (no init) set-up failed"; echo "1 failed" >"$R/podman-noinit.count"; status=1
+    fi
+    kill "$(cat "${BERTH_STATE_DIR:-/tmp/berth-engine}/podman-noinit.pid" 2>/dev/null)" 2>/dev/null || true
   else
     echo "Podman set-up failed"; echo "1 failed" >"$R/podman.count"; status=1
   fi

@@ -31,6 +31,7 @@ export {
   type Import,
   type ImportFromModule,
 } from './executor/functions.js';
+export type { ExecutorState } from './executor/lifecycle.js';
 export { ExecutorPool, type ExecutorPoolAcquireOptions, type ExecutorPoolOptions, POOL_LABEL } from './executor/pool.js';
 export type {
   CodeBlock,
@@ -40,6 +41,8 @@ export type {
   ExecuteOptions,
   PullPolicy,
   SandboxOptions,
+  StartOptions,
   VolumeBinding,
   WorkspaceMode,
 } from './executor/types.js';
+export { WorkspaceFileError, type WorkspaceFileKind } from './executor/workspace.js';

@@ -6,7 +6,7 @@ import { check, LABELS, log, PYTHON_IMAGE } from '../lib/common.mjs';
 import { runCommand } from '../lib/contenders.mjs';
 import { paired, summarize } from '../lib/stats.mjs';
 
-/** The container the executor creates (src/executor/executor.ts #createBody), for the floor and the CLI. */
+/** The container the executor creates (src/executor/container-spec.ts buildContainerSpec), for the floor and the CLI. */
 function executorLikeBody(dir) {
   return {
     Image: PYTHON_IMAGE,
@@ -16,7 +16,7 @@ function executorLikeBody(dir) {
     WorkingDir: '/workspace',
     Env: ['PYTHONUNBUFFERED=1'],
     Labels: LABELS,
-    HostConfig: { Binds: [`${dir}:/workspace:rw`], AutoRemove: true, Init: true, PidsLimit: 4096, SecurityOpt: ['no-new-privileges'] },
+    HostConfig: { Binds: [`${dir}:/workspace:rw`], AutoRemove: false, Init: true, PidsLimit: 4096, SecurityOpt: ['no-new-privileges'] },
   };
 }
 
@@ -43,7 +43,6 @@ export async function run(ctx) {
       const id = executor.containerId;
       const restart = await timed(() => executor.restart());
       check(executor.isRunning, 'executor not running after restart()');
-      // A fresh container when the engine's restart race took the first one (see the executor).
       const after = executor.containerId;
       const stop = await timed(() => executor.stop());
       check(!executor.isRunning, 'executor still running after stop()');
@@ -74,7 +73,6 @@ export async function run(ctx) {
           '-d',
           '-t',
           '--init',
-          '--rm',
           '--entrypoint',
           '/bin/sh',
           '-w',
@@ -100,10 +98,7 @@ export async function run(ctx) {
       });
       const stop = await timed(async () => {
         const r = await runCommand('docker', ['rm', '-f', id]);
-        // With --rm the engine may be removing the container itself already (dockerd 20.10's
-        // restart race leaves it running meanwhile): a kill lets that removal finish.
-        check(r.exitCode === 0 || /already in progress/.test(r.stderr.toString()), `docker rm -f failed: ${r.stderr}`);
-        if (r.exitCode !== 0) await runCommand('docker', ['kill', id]);
+        check(r.exitCode === 0, `docker rm -f failed: ${r.stderr}`);
         await rm(dir, { recursive: true, force: true });
       });
       return { start, restart, stop, id };
@@ -122,10 +117,10 @@ export async function run(ctx) {
         try {
           r = await contenders[name]();
         } catch (error) {
-          // dockerd 20.10 races its own restart of an auto-remove container (--rm): the exit of
-          // the old process may remove it before the start half runs. The executor recovers by
-          // itself (a fresh container, timed as part of its restart); the floor and the CLI do
-          // not, so that iteration is run again, and counted.
+          // dockerd 20.10 raced its own restart of an auto-remove container: the exit of the old
+          // process could remove it before the start half ran. No contender uses AutoRemove any
+          // more (the executor removes its container in stop()), so this should stay at zero;
+          // should it happen, the iteration is run again, and counted.
           if (attempt >= 3 || !RESTART_RACE.test(String(error?.message ?? error))) throw error;
           restartRaces[name] = (restartRaces[name] ?? 0) + 1;
           log(`  lifecycle: ${name}: the engine removed the container during its restart; iteration run again`);

@@ -23,6 +23,8 @@ export interface RunCommand {
   sandbox: boolean;
   pull: PullPolicy;
   quiet: boolean;
+  /** Most bytes of output kept per block and stream (the executor's `maxOutputBytes`); undefined for its default. */
+  maxOutput: number | undefined;
 }
 
 /** `berth doctor`: report how the engine is found and whether it answers. */
@@ -116,6 +118,7 @@ const RUN_OPTIONS = {
   sandbox: { type: 'boolean' },
   pull: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
+  'max-output': { type: 'string' },
 } satisfies OptionSpec;
 const DOCTOR_OPTIONS = { ...COMMON, image: { type: 'string' }, json: { type: 'boolean' } } satisfies OptionSpec;
 const PRUNE_OPTIONS = { ...COMMON, all: { type: 'boolean' }, 'dry-run': { type: 'boolean' } } satisfies OptionSpec;
@@ -220,6 +223,14 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       throw new UsageError(`--timeout must be a whole number of seconds, at least 1; got ${JSON.stringify(values.timeout)}`, 'run');
     }
   }
+  let maxOutput: number | undefined;
+  if (values['max-output'] !== undefined) {
+    const text = values['max-output'].trim();
+    maxOutput = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(maxOutput)) {
+      throw new UsageError(`--max-output must be a whole number of bytes; got ${JSON.stringify(values['max-output'])}`, 'run');
+    }
+  }
   const pull = values.pull ?? 'missing';
   if (pull !== 'missing' && pull !== 'always' && pull !== 'never') {
     throw new UsageError(`--pull must be missing, always or never; got ${JSON.stringify(pull)}`, 'run');
@@ -236,6 +247,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     sandbox: values.sandbox ?? false,
     pull,
     quiet: values.quiet ?? false,
+    maxOutput,
   };
 }
 
@@ -309,7 +321,8 @@ const RUN_USAGE = `Usage: berth run [options] FILE|-
 
 Runs a code file, or the fenced code blocks of a markdown message (stopping at the first that
 fails), in a fresh container, printing the output as it comes. Exits with the code's exit status:
-124 when it timed out, 130 when interrupted (Ctrl-C stops the code and the container).
+124 when it timed out, 130 when interrupted (Ctrl-C stops the code and the container), 125 when
+the engine or Berth itself failed (as docker run does).
 
 Options:
   --lang LANG          python, sh, bash or pwsh (default: from FILE's extension; python for -)
@@ -320,6 +333,8 @@ Options:
   --sandbox            No network, no capabilities, read-only root filesystem, memory, CPU and
                        process limits, a non-root user
   --pull POLICY        missing (default): pull the image when absent; always; never
+  --max-output BYTES   Most bytes of output kept per block and stream (default 1048576); the
+                       rest is dropped and the run says so
   -q, --quiet          No progress messages
   -h, --help           Show this help`;
 

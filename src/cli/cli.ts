@@ -3,7 +3,7 @@ import { type CliCommand, type DoctorCommand, type PruneCommand, parseCliArgs, U
 import { doctorFailure, formatDoctorReport, runDoctor } from './doctor.js';
 import { berthVersion, type CliIo, interruptedExitCode, messageOf } from './io.js';
 import { serveMcp } from './mcp.js';
-import { pruneContainers } from './prune.js';
+import { pruneContainers, pruneTempWorkspaces } from './prune.js';
 import { runCode } from './run.js';
 
 async function doctor(command: DoctorCommand, io: CliIo): Promise<number> {
@@ -27,12 +27,17 @@ async function prune(command: PruneCommand, io: CliIo): Promise<number> {
   const docker = new DockerClient({ env: io.env });
   try {
     const result = await pruneContainers(docker, { all: command.all, dryRun: command.dryRun, signal: io.signal });
-    if (result.decisions.length === 0) {
-      io.stdout.write('No Berth containers found.\n');
-      return 0;
-    }
     const verb = command.dryRun ? 'would remove' : 'removed';
     const width = verb.length;
+    const folders = await pruneTempWorkspaces({ all: command.all, dryRun: command.dryRun });
+    for (const folder of folders) {
+      if (folder.action === 'failed') io.stderr.write(`berth: could not remove ${folder.path}: ${folder.reason}\n`);
+      else if (folder.action === 'remove') io.stdout.write(`${verb.padEnd(width)}  ${folder.path}  (${folder.reason})\n`);
+    }
+    if (result.decisions.length === 0) {
+      io.stdout.write('No Berth containers found.\n');
+      return folders.some((f) => f.action === 'failed') ? 1 : 0;
+    }
     for (const decision of result.decisions) {
       const what = `${decision.id.slice(0, 12)}  ${decision.name}`;
       if (decision.action === 'failed') io.stderr.write(`berth: could not remove ${what}: ${decision.reason}\n`);

@@ -1,5 +1,5 @@
 import { DockerClient, isDockerApiError, isDockerConnectionError } from '../engine/index.js';
-import { EXECUTOR_LABEL } from '../executor/executor.js';
+import { EXECUTOR_LABEL } from '../executor/container-spec.js';
 import { pruneContainers } from './prune.js';
 
 /** What `berth doctor` found; printed as text or (`--json`) as this object. */
@@ -8,7 +8,8 @@ export interface DoctorReport {
   ok: boolean;
   /** Berth's version. */
   berth: string;
-  runtime: { node: string; platform: string; arch: string };
+  /** The JavaScript runtime `berth` runs on: `node`, `bun` or `deno`, its version, and the Node.js version it reports (`node`). */
+  runtime: { name: 'node' | 'bun' | 'deno'; version: string; node: string; platform: string; arch: string };
   /** Where the engine is and how that was decided; absent when no engine could even be located. */
   engine?: {
     address: string;
@@ -34,6 +35,14 @@ export interface DoctorReport {
   tried?: readonly string[];
 }
 
+/** The runtime this process is: Bun and Deno say `node v…` through `process.version`, so they are asked first. */
+export function currentRuntime(): { name: 'node' | 'bun' | 'deno'; version: string } {
+  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
+  if (g.Bun) return { name: 'bun', version: `v${g.Bun.version}` };
+  if (g.Deno) return { name: 'deno', version: `v${g.Deno.version.deno}` };
+  return { name: 'node', version: process.version };
+}
+
 /**
  * Checks the engine: how it is found, that it answers, its versions, the image, leftover
  * containers. Never throws for engine failures: they end up in `error` with `ok: false`.
@@ -47,7 +56,7 @@ export async function runDoctor(options: {
   const report: DoctorReport = {
     ok: false,
     berth: options.version,
-    runtime: { node: process.version, platform: process.platform, arch: process.arch },
+    runtime: { ...currentRuntime(), node: process.version, platform: process.platform, arch: process.arch },
   };
   const docker = new DockerClient({ timeouts: { connect: 5000, headers: 15_000 }, env: options.env });
   const signal = options.signal;
@@ -108,7 +117,8 @@ export function formatDoctorReport(report: DoctorReport): string {
     const { total, strays } = report.containers;
     row('containers', `${total} labelled ${EXECUTOR_LABEL}${strays > 0 ? `, ${strays} left behind (berth prune removes them)` : ''}`);
   }
-  row('runtime', `node ${report.runtime.node} (${report.runtime.platform}/${report.runtime.arch})`);
+  const { name, version, node, platform, arch } = report.runtime;
+  row('runtime', `${name} ${version}${name === 'node' ? '' : ` (Node.js ${node} compatible)`} (${platform}/${arch})`);
   row('berth', report.berth);
   return `${lines.join('\n')}\n`;
 }

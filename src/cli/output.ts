@@ -32,5 +32,9 @@ export function executorNotes(output: string, chunks: readonly string[]): string
   return unstreamedParts(output, chunks)
     .flatMap((part) => part.split('\n'))
     .map((line) => line.trim())
-    .filter((line) => line !== '' && !REPLACED.has(line));
+    .filter((line) => line !== '' && !REPLACED.has(line))
+    .map((line) => (line === TRUNCATED ? '[output truncated: more than --max-output bytes]' : line));
 }
+
+/** The executor's truncation mark, which names its option; the CLI names its own. */
+const TRUNCATED = '[output truncated: more than maxOutputBytes]';

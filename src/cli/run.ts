@@ -8,6 +8,9 @@ import { extractCodeBlocks } from './markdown.js';
 import { executorNotes } from './output.js';
 import { PullProgress } from './progress.js';
 
+/** The exit status when the engine or Berth itself failed, as `docker run` says it: never the code's own. */
+export const BERTH_FAILURE = 125;
+
 /** Notes the interruption, except for a closed output pipe (nobody is reading). */
 function sayInterrupted(out: Console, io: CliIo, text: string): void {
   if (io.signal.reason !== 'SIGPIPE') out.note(text);
@@ -55,8 +58,8 @@ function blocksOf(command: RunCommand, text: string, say: (note: string) => void
 /**
  * `berth run`: runs a code file or a markdown message's code blocks in a fresh executor,
  * streaming the output, and returns the exit status (the code's; 124 on timeout; 128 + the
- * signal's number when interrupted; 1 when the engine or executor fails; 2 when the source
- * cannot be read). The executor is always stopped.
+ * signal's number when interrupted; {@link BERTH_FAILURE} (125, as `docker run`) when the engine
+ * or Berth fails; 2 when the source cannot be read). The executor is always stopped.
  */
 export async function runCode(command: RunCommand, io: CliIo): Promise<number> {
   const out = new Console(io);
@@ -86,13 +89,14 @@ export async function runCode(command: RunCommand, io: CliIo): Promise<number> {
       sandbox: command.sandbox,
       pullPolicy: command.pull,
       docker,
+      ...(command.maxOutput !== undefined ? { maxOutputBytes: command.maxOutput } : {}),
       ...(command.workDir !== undefined ? { workDir: command.workDir } : {}),
       ...(progress ? { onPullProgress: (message) => progress.update(message) } : {}),
     });
   } catch (error) {
     out.note(messageOf(error));
     await docker.close().catch(() => {});
-    return 1;
+    return BERTH_FAILURE;
   }
 
   let code: number;
@@ -101,13 +105,13 @@ export async function runCode(command: RunCommand, io: CliIo): Promise<number> {
   } catch (error) {
     if (io.signal.aborted) sayInterrupted(out, io, 'interrupted');
     else out.note(messageOf(error));
-    code = io.signal.aborted ? interruptedExitCode(io.signal) : 1;
+    code = io.signal.aborted ? interruptedExitCode(io.signal) : BERTH_FAILURE;
   }
   try {
     await executor.stop();
   } catch (error) {
     out.note(`could not stop the executor: ${messageOf(error)}`);
-    if (code === 0) code = 1;
+    if (code === 0) code = BERTH_FAILURE;
   } finally {
     await docker.close().catch(() => {});
   }

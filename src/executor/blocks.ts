@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, realpath } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 /** The languages autogen lists (`SUPPORTED_LANGUAGES`). Berth also accepts `py` and `python3`. */
@@ -60,12 +60,12 @@ export class OutsideWorkspaceError extends Error {
 }
 
 /**
- * Resolves a `# filename:` name to a path relative to the workspace (POSIX separators), creating
- * its parent folders unless `create` is false. `/workspace/...` (the container path) is accepted.
+ * Resolves a `# filename:` name to a path relative to the workspace (POSIX separators); missing
+ * parent folders are left to the workspace's writeFile. `/workspace/...` (the container path) is accepted.
  * Rejects names that leave the workspace, through `..`, an absolute path or a symlink, and names
  * with NUL bytes.
  */
-export async function resolveInWorkspace(workDir: string, name: string, { create = true } = {}): Promise<string> {
+export async function resolveInWorkspace(workDir: string, name: string): Promise<string> {
   if (name.includes('\0')) throw new OutsideWorkspaceError('NUL byte in file name');
   let candidate = name.replace(/\\/g, '/');
   if (candidate === '/workspace' || candidate.startsWith('/workspace/')) candidate = candidate.slice('/workspace/'.length);
@@ -73,7 +73,7 @@ export async function resolveInWorkspace(workDir: string, name: string, { create
   const root = await realpath(workDir);
   const target = resolve(root, candidate);
   if (!isInside(root, target) || target === root) throw new OutsideWorkspaceError(`${name} resolves outside the workspace`);
-  // Resolve the parent through symlinks; create what is missing only once it is known to be inside.
+  // Resolve the nearest existing parent through symlinks.
   let existing = dirname(target);
   const missing: string[] = [];
   for (;;) {
@@ -90,11 +90,10 @@ export async function resolveInWorkspace(workDir: string, name: string, { create
     throw new OutsideWorkspaceError(`${name} leads through a symlink that does not resolve`);
   });
   if (!isInside(root, realParent)) throw new OutsideWorkspaceError(`${name} leaves the workspace through a symlink`);
-  if (missing.length && !create)
+  if (missing.length)
     return relative(root, join(realParent, relative(existing, target)))
       .split(sep)
       .join('/');
-  if (missing.length) await mkdir(dirname(target), { recursive: true });
   const realDir = await realpath(dirname(target));
   if (!isInside(root, realDir)) throw new OutsideWorkspaceError(`${name} leaves the workspace through a symlink`);
   // A symlink at the file itself would make the write land wherever it points.

@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { DockerCommandLineCodeExecutorOptions, VolumeBinding } from './types.js';
+import type { ResolvedOptions } from './options.js';
+import type { DockerCommandLineCodeExecutorOptions, SandboxOptions, VolumeBinding, WorkspaceMode } from './types.js';
 
 /** autogen's provider string for the Docker executor. */
 export const COMPONENT_PROVIDER = 'autogen_ext.code_executors.docker.DockerCommandLineCodeExecutor';
@@ -50,7 +51,43 @@ export interface DockerCommandLineCodeExecutorConfig {
   init_command?: string;
   /** Delete each call's code files when it ends. */
   delete_tmp_files: boolean;
+  /** Berth: the sandbox preset (`true`, or its settings in snake_case). Left out when off. */
+  sandbox?: boolean | SandboxConfig;
+  /** Berth: the code's user. */
+  user?: string;
+  /** Berth: network mode. */
+  network_mode?: string;
+  /** Berth: memory limit in bytes. */
+  memory_bytes?: number;
+  /** Berth: CPU limit in CPUs. */
+  cpus?: number;
+  /** Berth: most processes in the container. */
+  pids_limit?: number;
+  /** Berth: environment variables of the code. */
+  environment?: Record<string, string>;
+  /** Berth: `bind` or `copy`. */
+  workspace?: WorkspaceMode;
 }
+
+/** {@link SandboxOptions} in snake_case, as a component config carries them. */
+export interface SandboxConfig {
+  network_mode?: string;
+  memory_bytes?: number;
+  cpus?: number;
+  pids_limit?: number;
+  user?: string;
+  tmp_size?: string;
+}
+
+/** Berth's sandbox keys: option name to config key. */
+const SANDBOX_KEYS = [
+  ['networkMode', 'network_mode'],
+  ['memoryBytes', 'memory_bytes'],
+  ['cpus', 'cpus'],
+  ['pidsLimit', 'pids_limit'],
+  ['user', 'user'],
+  ['tmpSize', 'tmp_size'],
+] as const;
 
 /** autogen's `ComponentModel`: what `dump_component()` returns and `load_component()` reads. */
 export interface ComponentModel<C> {
@@ -102,6 +139,45 @@ export interface ExecutorConfigSource {
   hasFunctions: boolean;
   /** True when the executor has device requests (they are not serialised). */
   hasDeviceRequests: boolean;
+  /** Berth's own settings, written when set. */
+  sandbox?: boolean | SandboxOptions | undefined;
+  user?: string | undefined;
+  networkMode?: string | undefined;
+  memoryBytes?: number | undefined;
+  cpus?: number | undefined;
+  pidsLimit?: number | undefined;
+  environment?: Record<string, string> | undefined;
+  workspace?: WorkspaceMode | undefined;
+}
+
+/** An executor's settings for {@link toComponent}, from its resolved options and container name. */
+export function configSourceOf(options: ResolvedOptions, containerName: string): ExecutorConfigSource {
+  const raw = options.raw;
+  return {
+    image: options.image,
+    containerName,
+    containerNameGenerated: raw.containerName === undefined,
+    timeout: options.timeout,
+    workDir: raw.workDir,
+    bindDir: raw.bindDir ?? raw.workDir,
+    autoRemove: options.autoRemove,
+    stopContainer: options.stopContainer,
+    functionsModule: options.functionsModule,
+    extraVolumes: { ...raw.extraVolumes },
+    extraHosts: { ...raw.extraHosts },
+    initCommand: raw.initCommand,
+    deleteTmpFiles: options.deleteTmpFiles,
+    hasFunctions: options.functions.length > 0,
+    hasDeviceRequests: raw.deviceRequests !== undefined,
+    sandbox: raw.sandbox,
+    user: raw.user,
+    networkMode: raw.networkMode,
+    memoryBytes: raw.memoryBytes,
+    cpus: raw.cpus,
+    pidsLimit: raw.pidsLimit,
+    environment: raw.environment,
+    workspace: raw.workspace,
+  };
 }
 
 /** Names autogen (and Berth) generate: `autogen-code-exec-` and a hyphenated UUID. */
@@ -148,6 +224,22 @@ export function toComponent(
   config.extra_hosts = { ...source.extraHosts };
   if (source.initCommand !== undefined) config.init_command = source.initCommand;
   config.delete_tmp_files = source.deleteTmpFiles;
+  // Berth's own keys, after autogen's (its loader ignores unknown keys).
+  if (source.sandbox !== undefined && source.sandbox !== false) {
+    if (source.sandbox === true) config.sandbox = true;
+    else {
+      const sandbox: Record<string, unknown> = {};
+      for (const [option, key] of SANDBOX_KEYS) if (source.sandbox[option] !== undefined) sandbox[key] = source.sandbox[option];
+      config.sandbox = sandbox;
+    }
+  }
+  if (source.user !== undefined) config.user = source.user;
+  if (source.networkMode !== undefined) config.network_mode = source.networkMode;
+  if (source.memoryBytes !== undefined) config.memory_bytes = source.memoryBytes;
+  if (source.cpus !== undefined) config.cpus = source.cpus;
+  if (source.pidsLimit !== undefined) config.pids_limit = source.pidsLimit;
+  if (source.environment !== undefined) config.environment = { ...source.environment };
+  if (source.workspace !== undefined) config.workspace = source.workspace;
 
   return {
     provider: COMPONENT_PROVIDER,
@@ -292,5 +384,44 @@ export function fromComponent(json: unknown): DockerCommandLineCodeExecutorOptio
   if (initCommand !== undefined) options.initCommand = initCommand;
   const deleteTmpFiles = booleanField(config, 'delete_tmp_files');
   if (deleteTmpFiles !== undefined) options.deleteTmpFiles = deleteTmpFiles;
+  readBerthKeys(config, options);
   return options;
+}
+
+function numberField(config: Record<string, unknown>, key: string, where = 'config'): number | undefined {
+  const value = config[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${where}.${key} must be a number, got ${typeName(value)}`);
+  return value;
+}
+
+/** Berth's own keys (see {@link DockerCommandLineCodeExecutorConfig}). */
+function readBerthKeys(config: Record<string, unknown>, options: DockerCommandLineCodeExecutorOptions): void {
+  const sandbox = config.sandbox;
+  if (typeof sandbox === 'boolean') options.sandbox = sandbox;
+  else if (isRecord(sandbox)) {
+    const out: Record<string, unknown> = {};
+    for (const [option, key] of SANDBOX_KEYS) {
+      const value =
+        key === 'network_mode' || key === 'user' || key === 'tmp_size'
+          ? stringField(sandbox, key, true)
+          : numberField(sandbox, key, 'config.sandbox');
+      if (value !== undefined) out[option] = value;
+    }
+    options.sandbox = out as SandboxOptions;
+  } else if (sandbox !== undefined && sandbox !== null) throw wrongType('sandbox', 'a boolean or an object', sandbox);
+  const user = stringField(config, 'user', true);
+  if (user !== undefined) options.user = user;
+  const networkMode = stringField(config, 'network_mode', true);
+  if (networkMode !== undefined) options.networkMode = networkMode;
+  const memoryBytes = numberField(config, 'memory_bytes');
+  if (memoryBytes !== undefined) options.memoryBytes = memoryBytes;
+  const cpus = numberField(config, 'cpus');
+  if (cpus !== undefined) options.cpus = cpus;
+  const pidsLimit = numberField(config, 'pids_limit');
+  if (pidsLimit !== undefined) options.pidsLimit = pidsLimit;
+  const environment = stringMapField(config, 'environment');
+  if (environment !== undefined) options.environment = environment;
+  const workspace = stringField(config, 'workspace', true);
+  if (workspace !== undefined) options.workspace = workspace as WorkspaceMode;
 }

@@ -3,15 +3,18 @@
  * creates carries the label `berth.executor` and the creating process's ID and host name
  * (`berth.host.pid`, `berth.host.name`). A container whose process, on this host, is gone is a
  * stray (the process was killed with SIGKILL, crashed, or its machine's engine was shared).
- * `berth prune` is the command-line face of {@link pruneContainers}.
+ * `berth prune` is the command-line face of {@link pruneContainers} and {@link pruneTempWorkspaces}.
  *
  * @module
  */
 
-import { hostname } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ContainerSummary, DockerClient } from '../engine/index.js';
 import { isDockerApiError } from '../engine/index.js';
-import { EXECUTOR_LABEL } from './executor.js';
+import { EXECUTOR_LABEL } from './container-spec.js';
+import { TEMP_WORKSPACE_PREFIX } from './workspace.js';
 
 /** Label with the process ID of the process that created an executor's container. */
 export const HOST_PID_LABEL = 'berth.host.pid';
@@ -149,4 +152,47 @@ export async function pruneContainers(docker: DockerClient, options: PruneOption
     result.decisions.push({ id: container.Id, name, action: 'remove', reason });
   }
   return result;
+}
+
+/** What {@link pruneTempWorkspaces} decided for one temp workspace. */
+export interface TempWorkspaceDecision {
+  /** The folder. */
+  path: string;
+  /** `remove` (removed, or would be in a dry run), `keep`, or `failed`. */
+  action: 'remove' | 'keep' | 'failed';
+  /** Why, in words, or the removal error. */
+  reason: string;
+}
+
+/**
+ * Removes the temp workspaces executors left behind on this machine: folders
+ * `berth-ws-<pid>-XXXXXX` in the OS temp folder whose process is gone (killed with SIGKILL, or
+ * crashed before `stop()`). Folders of live processes are kept (unless `all`). Never throws for a
+ * single folder; its failure is in the decision.
+ */
+export async function pruneTempWorkspaces(
+  options: { all?: boolean | undefined; dryRun?: boolean | undefined; dir?: string | undefined } = {},
+): Promise<TempWorkspaceDecision[]> {
+  const dir = options.dir ?? tmpdir();
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const decisions: TempWorkspaceDecision[] = [];
+  for (const name of names) {
+    const match = new RegExp(`^${TEMP_WORKSPACE_PREFIX}(\\d+)-[A-Za-z0-9]+$`).exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    const path = join(dir, name);
+    const alive = pid === process.pid || isProcessAlive(pid);
+    if (alive && !options.all) {
+      decisions.push({ path, action: 'keep', reason: `process ${pid} is running` });
+      continue;
+    }
+    const reason = alive ? `--all (process ${pid})` : `process ${pid} is gone`;
+    try {
+      if (!options.dryRun) await rm(path, { recursive: true, force: true, maxRetries: 3 });
+      decisions.push({ path, action: 'remove', reason });
+    } catch (error) {
+      decisions.push({ path, action: 'failed', reason: (error as Error).message });
+    }
+  }
+  return decisions;
 }

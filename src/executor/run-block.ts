@@ -85,9 +85,9 @@ export interface BlockContext {
   reapAfterBlock: boolean;
   /**
    * The interpreters found in this container (`python` → `python` or `python3`), filled on first
-   * use of each language. The owner clears it whenever the container is (re)started.
+   * use of each language. The backend owns it: a new one with each container (re)start.
    */
-  interpreters: Map<string, string>;
+  interpreters?: Map<string, string>;
 }
 
 /** What one block produced. */
@@ -104,6 +104,10 @@ export interface BlockOutcome {
   failure: unknown;
   /** The block's processes could not be killed from inside (no process slot left): restart the container. */
   needsReset: boolean;
+  /** Figures the block showed (the runner backend). */
+  images?: { mimeType: 'image/png'; data: Uint8Array }[];
+  /** The backend lost the interpreter state of earlier blocks (the runner backend). */
+  stateLost?: boolean;
 }
 
 /** Milliseconds between SIGTERM and SIGKILL on timeout. */
@@ -139,7 +143,7 @@ function notStarted(ctx: BlockContext, fields: Partial<BlockOutcome>): BlockOutc
 async function resolveInterpreter(ctx: BlockContext, interpreter: string, signal: AbortSignal | undefined): Promise<string | undefined> {
   const candidates = CANDIDATES[interpreter];
   if (!candidates) return interpreter;
-  const known = ctx.interpreters.get(interpreter);
+  const known = ctx.interpreters?.get(interpreter);
   if (known !== undefined) return known;
   const result = await ctx.docker.exec.run(ctx.containerId, ['sh', '-c', RESOLVER, 'berth-which', ...candidates], {
     env: ctx.env,
@@ -152,7 +156,7 @@ async function resolveInterpreter(ctx: BlockContext, interpreter: string, signal
   if (result.exitCode !== 0) return candidates[0];
   const found = result.stdout.trim();
   if (candidates.includes(found)) {
-    ctx.interpreters.set(interpreter, found);
+    ctx.interpreters?.set(interpreter, found);
     return found;
   }
   // Not cached: a later block may install one. Python falls back to python3, which then fails
@@ -209,8 +213,13 @@ export async function runBlock(
   // The block's start as the first sweep found it (see KILLER), for the sweeps after it.
   let t0: number | undefined;
   const kills: Promise<void>[] = [];
+  // One sweep at a time: a sweep signals every process that started after t0, so a second killer
+  // running beside it would kill the first (seen under load, where a TERM sweep outlasts the
+  // 500 ms grace: its exit 137 read as a full container, and a restart cost 15 to 37 s).
+  let sweeping: Promise<void> = Promise.resolve();
   const kill = (sig: 'TERM' | 'KILL'): Promise<void> => {
-    const done = sweep(sig);
+    const done = sweeping.then(() => sweep(sig));
+    sweeping = done;
     kills.push(done);
     return done;
   };
@@ -255,11 +264,19 @@ export async function runBlock(
   if (signal?.aborted) onCancel();
   signal?.addEventListener('abort', onCancel, { once: true });
 
+  // An onOutput that throws: the block is killed, and the call rejects with its error.
+  let callbackFailure: { error: unknown } | undefined;
   const emit = (name: 'stdout' | 'stderr', text: string) => {
     if (!text) return;
     parts.push(text);
     texts[name].push(text);
-    ctx.onOutput?.({ stream: name, text });
+    if (callbackFailure || !ctx.onOutput) return;
+    try {
+      ctx.onOutput({ stream: name, text });
+    } catch (error) {
+      callbackFailure = { error };
+      onCancel();
+    }
   };
   try {
     for await (const frame of stream) {
@@ -295,9 +312,15 @@ export async function runBlock(
   }
   emit('stdout', decoders.stdout.decode());
   emit('stderr', decoders.stderr.decode());
+  if (callbackFailure) throw callbackFailure.error;
+  // A killer that could not start: a full pids cgroup (a fork bomb), or only a slow engine?
+  if (killFailed) killFailed = !(await hasProcessRoom(ctx));
 
   let exitCode = 1;
-  if (failure === undefined && !streamAbort.signal.aborted) {
+  // A block we killed gets 124 or 1 whatever its exit code was, and the sweeps above already
+  // waited for its processes: asking the engine (and polling while it still says Running) would
+  // only add to a timeout's latency.
+  if (failure === undefined && !streamAbort.signal.aborted && !timedOut && !cancelled) {
     try {
       // The engine may report Running for a moment after the output ends: poll briefly.
       let info = await docker.exec.inspect(execId, { signal: AbortSignal.timeout(BACKSTOP_MS * 2) });
@@ -305,7 +328,7 @@ export async function runBlock(
         await new Promise((done) => setTimeout(done, delay));
         info = await docker.exec.inspect(execId, { signal: AbortSignal.timeout(BACKSTOP_MS * 2) });
       }
-      exitCode = info.ExitCode ?? (timedOut || cancelled ? 137 : 1);
+      exitCode = info.ExitCode ?? 1;
       if (info.Running) {
         // Output ended but the process runs on (it closed its outputs): treat as hung and kill it.
         await kill('KILL');
@@ -346,6 +369,26 @@ export async function runBlock(
     failure,
     needsReset: killFailed,
   };
+}
+
+/**
+ * Whether the container can start a process now, and its pids cgroup has room (`pids.current`
+ * against `pids.max`, v2 then v1): a killer exec that failed under load is not by itself a full
+ * container. False when the probe itself cannot start.
+ */
+async function hasProcessRoom(ctx: BlockContext): Promise<boolean> {
+  const script =
+    'for c in /sys/fs/cgroup /sys/fs/cgroup/pids; do read -r max 2>/dev/null < "$c/pids.max" || continue; [ "$max" = max ] && exit 0; read -r cur < "$c/pids.current" || exit 0; [ $((max - cur)) -ge 4 ]; exit; done; exit 0';
+  try {
+    const result = await ctx.docker.exec.run(ctx.containerId, ['sh', '-c', script], {
+      ...(ctx.user !== undefined ? { user: ctx.user } : {}),
+      signal: AbortSignal.timeout(KILL_TIMEOUT_MS),
+    });
+    return result.exitCode === 0;
+  } catch (error) {
+    // Refused by the engine (no slot to start it): full. Our own timeout: a slow engine.
+    return !isDockerApiError(error);
+  }
 }
 
 /** True when the engine reported an OOM kill in the container since `sinceMs` (epoch milliseconds). */

@@ -45,6 +45,9 @@ export type PullPolicy = 'missing' | 'always' | 'never';
  * no-new-privileges, a read-only root filesystem with writable `/tmp` and `/workspace`, a pids
  * limit, memory and CPU limits and a non-root user. `true` takes every default; an object
  * overrides single settings.
+ *
+ * Precedence: a top-level option (`networkMode`, `memoryBytes`, `cpus`, `pidsLimit`, `user`)
+ * always wins over the same setting here, which wins over the sandbox's default.
  */
 export interface SandboxOptions {
   /** Network mode. Default `none`. */
@@ -67,13 +70,13 @@ export interface DockerCommandLineCodeExecutorOptions {
   image?: string;
   /** Container name. Default `autogen-code-exec-<uuid>`, generated per executor. */
   containerName?: string;
-  /** Seconds a code block may run: at least 1, at most 2147483 (about 24 days, what a timer holds). Default 60. */
+  /** Seconds each code block may run (per block, not per call): at least 1, at most 2147483 (about 24 days, what a timer holds). Default 60. */
   timeout?: number;
   /** Host folder the code files are written to. Default: a fresh temp folder made by `start()` and removed by `stop()`. */
   workDir?: string;
   /** Host path mounted at `/workspace` when it differs from `workDir` (Docker-outside-of-Docker). Default `workDir`. */
   bindDir?: string;
-  /** Remove the container when it stops. Default true. */
+  /** Remove the container in `stop()` (otherwise it is killed and kept). Default true. */
   autoRemove?: boolean;
   /** Stop the container when the process exits or is interrupted (SIGINT, SIGTERM) without `stop()`. Default true. */
   stopContainer?: boolean;
@@ -146,8 +149,14 @@ export interface CommandLineCodeResult {
   durationMs: number;
 }
 
+/** Options of `start()`. */
+export interface StartOptions {
+  /** Aborts the start (a long pull, a slow engine): whatever it made is removed, and `start()` rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
 /** Options of one `executeCodeBlocks` call. */
 export interface ExecuteOptions {
-  /** Receives output as it arrives. */
+  /** Receives output as it arrives. If it throws, the block is killed and the call rejects with that error. */
   onOutput?: (chunk: { stream: 'stdout' | 'stderr'; text: string }) => void;
 }

@@ -48,7 +48,11 @@ export function copyModeSuite(name: string, client: () => DockerClient, extra: D
         expect(new TextDecoder().decode(await ex.readFile('out/result.txt'))).toBe('42');
         expect(new TextDecoder().decode(await ex.readFile('/workspace/out/result.txt'))).toBe('42');
         await expect(ex.readFile('../etc/passwd')).rejects.toThrow(/not a path inside the workspace/);
-        await expect(ex.readFile('missing.txt')).rejects.toMatchObject({ reason: 'notFound' });
+        await expect(ex.readFile('missing.txt')).rejects.toMatchObject({ name: 'WorkspaceFileError', kind: 'missing' });
+        await ex.executeCodeBlocks([{ language: 'sh', code: 'mkdir -p folder && ln -sf out/result.txt link && mkfifo fifo' }]);
+        await expect(ex.readFile('folder')).rejects.toMatchObject({ name: 'WorkspaceFileError', kind: 'folder' });
+        await expect(ex.readFile('link')).rejects.toMatchObject({ name: 'WorkspaceFileError', kind: 'symlink' });
+        await expect(ex.readFile('fifo')).rejects.toThrow(/"fifo" is a FIFO \(named pipe\), not a regular file/);
       } finally {
         await ex.stop();
       }

@@ -48,7 +48,8 @@ export async function loopbackListening(port: number, file: string): Promise<boo
 }
 
 /**
- * Processes in a container other than PID 1 (init), the keeper shell and the probe itself, read
+ * Processes in a container other than PID 1 (init), the keeper shell (or the idle sleep of the
+ * executor's own PID 1 where the engine has no init) and the probe itself, read
  * from /proc because the test image has no procps.
  */
 export async function strayProcesses(docker: DockerClient, containerId: string): Promise<string[]> {
@@ -58,6 +59,8 @@ export async function strayProcesses(docker: DockerClient, containerId: string):
     '  p=${d#/proc/}; [ "$p" = 1 ] && continue; [ "$p" = "$me" ] && continue',
     '  read -r st < "$d/stat" 2>/dev/null || continue; st=${st##*) }; set -- $st; [ "$2" = "$me" ] && continue',
     '  c=$(tr "\\0" " " < "$d/cmdline" 2>/dev/null); [ "$c" = "/bin/sh " ] && continue',
+    // The idle child of the executor's own PID 1 on engines without an init binary (OWN_INIT_SCRIPT).
+    '  [ "$2" = 1 ] && [ "$c" = "sleep 3600 " ] && continue',
     '  echo "$p $c"',
     'done',
   ].join('\n');

@@ -174,7 +174,47 @@ describe('berth run', () => {
   });
 });
 
+describe('berth run: --max-output and exit 125', () => {
+  it("--max-output keeps that many bytes per stream and says so in the CLI's words", async () => {
+    const result = await berth(['run', '--image', PYTHON, '--max-output', '10', '--lang', 'python', '-'], { input: "print('x' * 100)\n" });
+    expect(result.stdout).toBe('xxxxxxxxxx');
+    expect(result.stderr).toContain('[output truncated: more than --max-output bytes]');
+    expect(result.code).toBe(0);
+  });
+
+  it("exits 125 when the engine cannot be reached, never the code's own status", async () => {
+    const result = await berth(['run', '--quiet', '--lang', 'sh', '-'], {
+      input: 'exit 1\n',
+      env: { DOCKER_HOST: 'unix:///nonexistent.sock' },
+    });
+    expect(result.code).toBe(125);
+    expect(result.stderr).toMatch(/^berth: .*nonexistent\.sock/m);
+  });
+
+  it('exits 125 when Berth itself refuses (an image that is not there with --pull never)', async () => {
+    const result = await berth(['run', '--quiet', '--image', 'berth-test/not-there:nope', '--pull', 'never', '--lang', 'sh', '-'], {
+      input: 'echo hi\n',
+    });
+    expect(result.code).toBe(125);
+    expect(result.stderr).toMatch(/pullPolicy is 'never'/);
+  });
+});
+
 describe('berth doctor', () => {
+  it('reports Bun as Bun, with its version (not as the Node it emulates)', async () => {
+    const bun = join(root, 'node_modules', '.bin', 'bun');
+    const child = spawn(bun, [MAIN, 'doctor', '--json', '--image', PYTHON], {
+      cwd: root,
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const result = await finish(child);
+    const report = JSON.parse(result.stdout) as { runtime: { name: string; version: string } };
+    const version = spawn(bun, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const bunVersion = (await finish(version)).stdout.trim();
+    expect(report.runtime).toMatchObject({ name: 'bun', version: `v${bunVersion}` });
+  });
+
   it('prints where the engine is, how it was found and the API version', async () => {
     const where = docker.describe();
     const apiVersion = await docker.apiVersion();
@@ -184,7 +224,7 @@ describe('berth doctor', () => {
     expect(result.stdout).toContain(where.source);
     expect(result.stdout).toContain(`${apiVersion} in use`);
     expect(result.stdout).toContain(`${PYTHON} present`);
-    expect(result.stdout).toContain(`node ${process.version}`);
+    expect(result.stdout).toContain(`node ${process.version} (`);
   });
 
   it('prints a JSON object with --json', async () => {
@@ -196,7 +236,7 @@ describe('berth doctor', () => {
       engine: { address: docker.describe().address },
       apiVersion: await docker.apiVersion(),
       image: { name: 'berth-test/not-there:nope', present: false },
-      runtime: { node: process.version },
+      runtime: { name: 'node', version: process.version, node: process.version },
     });
   });
 

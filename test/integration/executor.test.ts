@@ -36,7 +36,7 @@ async function expectDeviceRequestsRefused(ex: DockerCommandLineCodeExecutor, te
 
 let shared: DockerCommandLineCodeExecutor;
 let sharedDir: string;
-const isWorkspace = (name: string) => /^berth-[A-Za-z0-9]{6}$/.test(name);
+const isWorkspace = (name: string) => /^berth-ws-\d+-[A-Za-z0-9]{6}$/.test(name);
 let tempBefore: Set<string>;
 
 beforeAll(async () => {
@@ -52,7 +52,7 @@ afterAll(async () => {
   await shared.stop();
   rmSync(sharedDir, { recursive: true, force: true });
   await docker.close();
-  // Every temp workspace an executor made (tmpdir/berth-XXXXXX) must be gone.
+  // Every temp workspace an executor made (tmpdir/berth-ws-PID-XXXXXX) must be gone.
   const left = readdirSync(tmpdir()).filter((name) => isWorkspace(name) && !tempBefore.has(name));
   expect(left).toEqual([]);
   rmSync(tmpdir(), { recursive: true, force: true });
@@ -381,7 +381,9 @@ describe('lifecycle', () => {
     try {
       const info = await docker.containers.inspect(ex.containerId as string);
       expect(info.Config.Labels?.['berth.executor']).toBe('1');
-      expect(info.HostConfig.Init).toBe(true);
+      // The engine's init, or (an engine without one, see no-init.test.ts) the executor's own PID 1.
+      if (info.HostConfig.Init !== true)
+        expect(info.Config.Entrypoint).toEqual(['/bin/sh', '-c', expect.stringMatching(/^trap 'exit 0' TERM/)]);
       expect(info.HostConfig.SecurityOpt).toContain('no-new-privileges');
       expect(info.HostConfig.PidsLimit).toBeGreaterThan(0);
     } finally {
@@ -421,7 +423,7 @@ describe('lifecycle', () => {
   it('refuses to run when not started', async () => {
     const ex = executor();
     await expect(ex.executeCodeBlocks([py('print(1)')])).rejects.toThrow(
-      'Container is not running. Must first be started with either start or a context manager.',
+      'Container is not running. Must first be started with start() or `await using`.',
     );
   });
 

@@ -310,7 +310,7 @@ describe.runIf(available)('the executor on a rootless dockerd, workspace bind-mo
         });
         expect(ex.isRunning).toBe(false);
         expect(await docker.containers.list({ all: true, filters: { name: [ex.containerName] } })).toEqual([]);
-        const left = readdirSync(tmpdir()).filter((name) => /^berth-[A-Za-z0-9]{6}$/.test(name) && !tempBefore.has(name));
+        const left = readdirSync(tmpdir()).filter((name) => /^berth-ws-\d+-[A-Za-z0-9]{6}$/.test(name) && !tempBefore.has(name));
         expect(left).toEqual([]);
       } finally {
         await ex.stop();

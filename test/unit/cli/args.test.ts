@@ -24,6 +24,7 @@ describe('parseCliArgs', () => {
       sandbox: false,
       pull: 'missing',
       quiet: false,
+      maxOutput: undefined,
     });
   });
 
@@ -109,5 +110,13 @@ describe('parseCliArgs', () => {
     }
     expect(usageError(['run', '--pull', 'sometimes', 'a.py']).message).toMatch(/--pull must be missing, always or never/);
     expect(usageError(['run', '--timeout', '0', 'a.py']).topic).toBe('run');
+  });
+
+  it('parses --max-output BYTES and refuses what is not a whole number of bytes', () => {
+    expect(parseCliArgs(['run', '--max-output', '1024', 'a.py'])).toMatchObject({ maxOutput: 1024 });
+    expect(parseCliArgs(['run', '--max-output=0', 'a.py'])).toMatchObject({ maxOutput: 0 });
+    for (const bad of ['-1', '1.5', 'abc', '', '1e3', '1k']) {
+      expect(usageError(['run', `--max-output=${bad}`, 'a.py']).message).toMatch(/--max-output must be a whole number of bytes/);
+    }
   });
 });

@@ -66,9 +66,9 @@ describe('runCli', () => {
     expect(await runCli(['run', '-'], io)).toBe(130);
   });
 
-  it('exits 1 with a berth: message when no engine answers', async () => {
+  it('exits 125 (as docker run) with a berth: message when no engine answers', async () => {
     const { io, err } = fakeIo('print(1)');
-    expect(await runCli(['run', '--quiet', '-'], io)).toBe(1);
+    expect(await runCli(['run', '--quiet', '-'], io)).toBe(125);
     expect(err()).toMatch(/^berth: .*nonexistent\/berth-unit\.sock/);
   });
 });

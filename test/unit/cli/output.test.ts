@@ -25,4 +25,10 @@ describe('executorNotes', () => {
       'The container died while the code ran (exit code 137). Call restart() to continue.',
     ]);
   });
+
+  it("names the CLI's --max-output in the truncation note, not the library's option", () => {
+    expect(executorNotes('aaa\n[output truncated: more than maxOutputBytes]', ['aaa'])).toEqual([
+      '[output truncated: more than --max-output bytes]',
+    ]);
+  });
 });
