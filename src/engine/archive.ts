@@ -182,12 +182,12 @@ export async function readFirstEntry(
       const linkTarget = entry.header.linkname ?? '';
       if (type !== 'file') return { type, linkTarget, data: new Uint8Array(0) };
       if (entry.header.size !== undefined && entry.header.size > maxBytes)
-        throw new DockerError(`${name} is ${entry.header.size} bytes, over maxBytes (${maxBytes})`);
+        throw new DockerError(`${name} is ${entry.header.size} bytes, which exceeds maxBytes (${maxBytes})`);
       const parts: Uint8Array[] = [];
       let size = 0;
       for await (const chunk of entry as AsyncIterable<Uint8Array>) {
         size += chunk.length;
-        if (size > maxBytes) throw new DockerError(`${name} is over maxBytes (${maxBytes})`);
+        if (size > maxBytes) throw new DockerError(`${name} exceeds maxBytes (${maxBytes})`);
         parts.push(chunk);
       }
       const data = new Uint8Array(size);

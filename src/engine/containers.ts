@@ -494,7 +494,7 @@ export class ContainersApi {
         throw new DockerNotAFileError({ containerId: id, path, pathType: stat.type, linkTarget: stat.linkTarget });
       }
       if (stat && stat.size > maxBytes)
-        throw new DockerError(`${path} in container ${id} is ${stat.size} bytes, over maxBytes (${maxBytes})`);
+        throw new DockerError(`${path} in container ${id} is ${stat.size} bytes, which exceeds maxBytes (${maxBytes})`);
       const name = path.replace(/\/+$/, '').split('/').pop() ?? '';
       const entry = await readFirstEntry(archive.body, name, maxBytes);
       if (entry.type !== 'file')
