@@ -69,7 +69,7 @@ else
   if bash scripts/podman-up.sh; then
     DOCKER_HOST=unix:///run/podman/podman.sock PATH="$SYS_PATH" "$NODE_MAIN" "$VITEST" run --project integration --no-file-parallelism \
       --reporter=default --reporter=json --outputFile.json="$R/podman.json" \
-      test/integration/engine.test.ts test/integration/executor.test.ts test/integration/sandbox.test.ts \
+      test/integration/engine.test.ts test/integration/engine-defects.test.ts test/integration/executor.test.ts test/integration/sandbox.test.ts \
       test/integration/bad-input.test.ts test/integration/discovery.test.ts \
       test/integration/engine-networks.test.ts test/integration/engine-volumes.test.ts \
       test/integration/engine-containers-more.test.ts test/integration/engine-images-more.test.ts \

@@ -1,5 +1,5 @@
 import tar from 'tar-stream';
-import { DockerError } from './errors.js';
+import { DockerArgumentError, DockerError } from './errors.js';
 
 /** A file to put into a container: its path relative to the target folder, and its contents. */
 export interface ArchiveFile {
@@ -24,10 +24,21 @@ export async function packFiles(files: readonly ArchiveFile[]): Promise<Uint8Arr
     for await (const chunk of pack as AsyncIterable<Uint8Array>) chunks.push(chunk);
   })();
   const mtime = new Date();
+  // Checked before anything is packed: a bad entry is the caller's argument, named by its index.
+  files.forEach((file, index) => {
+    const name = typeof file?.path === 'string' ? file.path.replace(/^\/+/, '') : '';
+    if (!name || name.split('/').includes('..') || name.includes('\0')) {
+      throw new DockerArgumentError(
+        `files[${index}].path`,
+        `must be a relative path that stays inside the folder, got ${JSON.stringify(file?.path)}`,
+      );
+    }
+    if (file.type !== 'directory' && typeof file.data !== 'string' && !(file.data instanceof Uint8Array)) {
+      throw new DockerArgumentError(`files[${index}].data`, `expected a string or a Uint8Array, got ${typeof file.data}`);
+    }
+  });
   for (const file of files) {
     const name = file.path.replace(/^\/+/, '');
-    if (!name || name.split('/').includes('..'))
-      throw new DockerError(`archive path must be relative and stay inside the folder: ${JSON.stringify(file.path)}`);
     const directory = file.type === 'directory';
     const data = directory ? new Uint8Array(0) : typeof file.data === 'string' ? new TextEncoder().encode(file.data) : file.data;
     await new Promise<void>((resolve, reject) => {
@@ -58,26 +69,103 @@ export async function packFiles(files: readonly ArchiveFile[]): Promise<Uint8Arr
   return out;
 }
 
-/** One entry read from a tar archive. */
-export interface ExtractedEntry {
-  name: string;
-  type: string;
-  mode: number | undefined;
-  size: number;
-  data: Uint8Array;
+/** What a path in a container is, as the archive stat and tar headers tell it. */
+export type ContainerPathType = 'file' | 'directory' | 'symlink' | 'blockDevice' | 'characterDevice' | 'fifo' | 'socket' | 'irregular';
+
+// Go's io/fs.FileMode bits, as the engine sends them in `X-Docker-Container-Path-Stat`.
+const GO_DIR = 0x80000000;
+const GO_SYMLINK = 1 << 27;
+const GO_DEVICE = 1 << 26;
+const GO_NAMED_PIPE = 1 << 25;
+const GO_SOCKET = 1 << 24;
+const GO_SETUID = 1 << 23;
+const GO_SETGID = 1 << 22;
+const GO_CHAR_DEVICE = 1 << 21;
+const GO_STICKY = 1 << 20;
+const GO_IRREGULAR = 1 << 19;
+
+const has = (mode: number, bit: number) => Math.floor(mode / bit) % 2 === 1;
+
+/**
+ * Splits Go's `FileMode` (what the engine reports: 2147484141 for a 0755 folder) into the path's
+ * type and its POSIX permission bits (`0o7777`: rwx for owner, group, others, plus setuid,
+ * setgid and sticky), as `chmod` takes them.
+ */
+export function fromGoFileMode(fileMode: number): { type: ContainerPathType; mode: number } {
+  const type: ContainerPathType = has(fileMode, GO_DIR)
+    ? 'directory'
+    : has(fileMode, GO_SYMLINK)
+      ? 'symlink'
+      : has(fileMode, GO_DEVICE)
+        ? has(fileMode, GO_CHAR_DEVICE)
+          ? 'characterDevice'
+          : 'blockDevice'
+        : has(fileMode, GO_CHAR_DEVICE)
+          ? 'characterDevice'
+          : has(fileMode, GO_NAMED_PIPE)
+            ? 'fifo'
+            : has(fileMode, GO_SOCKET)
+              ? 'socket'
+              : has(fileMode, GO_IRREGULAR)
+                ? 'irregular'
+                : 'file';
+  const mode =
+    (fileMode % 0o1000) +
+    (has(fileMode, GO_SETUID) ? 0o4000 : 0) +
+    (has(fileMode, GO_SETGID) ? 0o2000 : 0) +
+    (has(fileMode, GO_STICKY) ? 0o1000 : 0);
+  return { type, mode };
+}
+
+/** The type of a tar entry (tar-stream's names) as a {@link ContainerPathType}. */
+export function typeOfTarEntry(type: string | null | undefined): ContainerPathType {
+  switch (type ?? 'file') {
+    case 'file':
+    case 'contiguous-file':
+      return 'file';
+    case 'directory':
+      return 'directory';
+    case 'symlink':
+    case 'link':
+      return 'symlink';
+    case 'character-device':
+      return 'characterDevice';
+    case 'block-device':
+      return 'blockDevice';
+    case 'fifo':
+      return 'fifo';
+    default:
+      return 'irregular';
+  }
 }
 
 /**
- * Reads the entries of a tar stream, keeping file contents up to `maxBytes` in total.
- * @throws DockerError when the contents exceed `maxBytes`.
+ * Reads the first entry of a tar stream, which must be named `name` (the engine names the entry
+ * of `GET /containers/{id}/archive` like the path's last component): its type and, for a regular
+ * file, its contents. Nothing after that entry is read.
+ * @throws DockerError when the first entry is not `name`, or its contents exceed `maxBytes`.
  */
-export async function unpackEntries(source: AsyncIterable<Uint8Array>, maxBytes = 256 * 1024 * 1024): Promise<ExtractedEntry[]> {
+export async function readFirstEntry(
+  source: AsyncIterable<Uint8Array>,
+  name: string,
+  maxBytes: number,
+): Promise<{ type: ContainerPathType; linkTarget: string; data: Uint8Array }> {
   const extract = tar.extract();
+  let stopped = false;
   const pump = (async () => {
     try {
       for await (const chunk of source) {
+        if (stopped) return;
         if (!extract.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
-          await new Promise<void>((resolve) => extract.once('drain', () => resolve()));
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              extract.off('drain', done);
+              extract.off('close', done);
+              resolve();
+            };
+            extract.on('drain', done);
+            extract.on('close', done);
+          });
         }
       }
       extract.end();
@@ -85,28 +173,36 @@ export async function unpackEntries(source: AsyncIterable<Uint8Array>, maxBytes 
       extract.destroy(error as Error);
     }
   })();
-  const entries: ExtractedEntry[] = [];
-  let total = 0;
-  for await (const entry of extract) {
-    const parts: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of entry as AsyncIterable<Uint8Array>) {
-      size += chunk.length;
-      total += chunk.length;
-      if (total > maxBytes) {
-        extract.destroy();
-        throw new DockerError(`archive contents exceed ${maxBytes} bytes`);
+  try {
+    for await (const entry of extract) {
+      const entryName = entry.header.name.replace(/\/+$/, '');
+      if (name !== '' && entryName !== name)
+        throw new DockerError(`the engine sent an archive whose first entry is ${JSON.stringify(entryName)}, not ${JSON.stringify(name)}`);
+      const type = typeOfTarEntry(entry.header.type);
+      const linkTarget = entry.header.linkname ?? '';
+      if (type !== 'file') return { type, linkTarget, data: new Uint8Array(0) };
+      if (entry.header.size !== undefined && entry.header.size > maxBytes)
+        throw new DockerError(`${name} is ${entry.header.size} bytes, which exceeds maxBytes (${maxBytes})`);
+      const parts: Uint8Array[] = [];
+      let size = 0;
+      for await (const chunk of entry as AsyncIterable<Uint8Array>) {
+        size += chunk.length;
+        if (size > maxBytes) throw new DockerError(`${name} exceeds maxBytes (${maxBytes})`);
+        parts.push(chunk);
       }
-      parts.push(chunk);
+      const data = new Uint8Array(size);
+      let offset = 0;
+      for (const part of parts) {
+        data.set(part, offset);
+        offset += part.length;
+      }
+      return { type, linkTarget, data };
     }
-    const data = new Uint8Array(size);
-    let offset = 0;
-    for (const part of parts) {
-      data.set(part, offset);
-      offset += part.length;
-    }
-    entries.push({ name: entry.header.name, type: entry.header.type ?? 'file', mode: entry.header.mode, size, data });
+    throw new DockerError(`the engine sent an empty archive for ${JSON.stringify(name)}`);
+  } finally {
+    // Stop at the first entry: the pump ends at its next chunk, and the caller cancels the body.
+    stopped = true;
+    extract.destroy();
+    pump.catch(() => {});
   }
-  await pump;
-  return entries;
 }

@@ -1,11 +1,11 @@
 import { ContainersApi } from './containers.js';
+import { DockerError } from './errors.js';
 import { ExecApi } from './exec.js';
 import { HttpCore } from './http/core.js';
 import { ImagesApi } from './images.js';
 import { NetworksApi } from './networks.js';
 import { SystemApi } from './system.js';
 import { createAutoTransport } from './transport/auto.js';
-import { endpointAddress } from './transport/endpoint.js';
 import { createFallbackTransport } from './transport/fallback.js';
 import { resolveEngine, type TlsOption } from './transport/select.js';
 import type { SshOptions } from './transport/ssh-endpoint.js';
@@ -76,11 +76,17 @@ export class DockerClient {
   readonly #options: DockerClientOptions;
   #transport: Transport | undefined;
   #source = 'transport option';
+  #closed = false;
 
   constructor(options: DockerClientOptions = {}) {
     this.#options = options;
     this.#transport = options.transport;
-    this.#core = new HttpCore(() => this.#getTransport(), options.apiVersion);
+    this.#core = new HttpCore(() => {
+      if (this.#closed) {
+        throw new DockerError('this DockerClient is closed: create a new one to send more calls', { code: 'BERTH_ERR_CLOSED' });
+      }
+      return this.#getTransport();
+    }, options.apiVersion);
     this.system = new SystemApi(this.#core);
     this.containers = new ContainersApi(this.#core);
     this.exec = new ExecApi(this.#core);
@@ -136,8 +142,17 @@ export class DockerClient {
     return this.#getTransport().address.startsWith('unix://');
   }
 
-  /** Closes idle connections. Calls in flight finish. */
+  /**
+   * Closes the client, the same way on Node, Bun and Deno: every later call rejects with a
+   * `DockerError` whose `code` is `BERTH_ERR_CLOSED`; idle connections are closed; calls and
+   * streams already in flight run to their end (cancel streams you no longer read). A client that
+   * never sent a request has nothing to close and loads nothing. Over `ssh://` the bridge and its
+   * `ssh` processes end here, and with them any stream still open through them. Calling it
+   * again does nothing.
+   */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#transport?.close();
   }
 
@@ -146,5 +161,3 @@ export class DockerClient {
     await this.close();
   }
 }
-
-export { endpointAddress };

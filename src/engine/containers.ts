@@ -1,5 +1,5 @@
-import { type ArchiveFile, packFiles, unpackEntries } from './archive.js';
-import { DockerArgumentError, DockerError, DockerStreamError } from './errors.js';
+import { type ArchiveFile, type ContainerPathType, fromGoFileMode, packFiles, readFirstEntry } from './archive.js';
+import { DockerApiError, DockerArgumentError, DockerError, DockerNotAFileError, DockerStreamError, isDockerApiError } from './errors.js';
 import { type AttachedStream, attachedStream, isMultiplexed, type OutputStream, outputStream } from './frames.js';
 import type { HttpCore } from './http/core.js';
 import type { CallOptions, Filters } from './options.js';
@@ -18,7 +18,7 @@ import type {
   ContainerUpdateResponse,
   ContainerWaitResponse,
 } from './types.js';
-import { checkContainerId, checkContainerPath, checkFilters, checkImageRef } from './validate.js';
+import { checkContainerId, checkContainerPath, checkFilters, checkImageRef, checkWholeNumber } from './validate.js';
 
 /** Options of {@link ContainersApi.create}. */
 export interface ContainerCreateOptions extends CallOptions {
@@ -43,7 +43,10 @@ export interface ContainerListOptions extends CallOptions {
 export interface ContainerStopOptions extends CallOptions {
   /** Seconds to wait after the stop signal before SIGKILL. Default: the container's `StopTimeout` (10 s). 0 kills at once. */
   timeout?: number | undefined;
-  /** Signal to send instead of the container's stop signal (API >= 1.42). */
+  /**
+   * Signal to send instead of the container's stop signal. Needs Engine API 1.42 (Docker 23): on
+   * an older engine the call is refused with `BERTH_ERR_UNSUPPORTED_ENGINE` (1.41 would ignore it).
+   */
   stopSignal?: string | undefined;
 }
 
@@ -109,12 +112,37 @@ export interface ContainerPutArchiveOptions extends CallOptions {
   copyUIDGID?: boolean | undefined;
 }
 
-/** The stat of a path in a container, from the `X-Docker-Container-Path-Stat` header. */
+/** Options of {@link ContainersApi.putFiles}. */
+export interface ContainerPutFilesOptions extends ContainerPutArchiveOptions {
+  /**
+   * Create the target folder (and its missing parents, `0755`, owned by root) when it does not
+   * exist. Default false: a missing folder is a `DockerApiError` (`notFound`, resource `path`)
+   * that says so.
+   */
+  mkdirs?: boolean | undefined;
+}
+
+/** Options of {@link ContainersApi.readFile}. */
+export interface ContainerReadFileOptions extends CallOptions {
+  /** Largest file read, in bytes. Default 256 MiB. */
+  maxBytes?: number | undefined;
+}
+
+/** The stat of a path in a container, from the engine's `X-Docker-Container-Path-Stat` header. */
 export interface ContainerPathStat {
+  /** The last component of the path. */
   name: string;
+  /** Size in bytes (of the link itself for a symbolic link). */
   size: number;
+  /** What the path is: `file`, `directory`, `symlink`, `characterDevice`, … */
+  type: ContainerPathType;
+  /** POSIX permission bits as `chmod` takes them (`0o7777`: setuid, setgid, sticky, rwx × 3), without the type. */
   mode: number;
+  /** The engine's raw value: Go's `io/fs.FileMode` (2147484141 for a `0755` folder). */
+  fileMode: number;
+  /** Modification time, RFC 3339. */
   mtime: string;
+  /** The target of a symbolic link; empty otherwise. */
   linkTarget: string;
 }
 
@@ -209,7 +237,8 @@ export class ContainersApi {
   }
 
   /** `GET /containers/json`: lists containers (running only unless `all`). */
-  list(options: ContainerListOptions = {}): Promise<ContainerSummary[]> {
+  async list(options: ContainerListOptions = {}): Promise<ContainerSummary[]> {
+    checkWholeNumber(options.limit, 'limit');
     return this.#core.json('GET', '/containers/json', {
       signal: options.signal,
       query: { all: options.all, limit: options.limit, size: options.size, filters: options.filters },
@@ -225,6 +254,8 @@ export class ContainersApi {
   /** `POST /containers/{id}/stop`: stop signal, then SIGKILL after `timeout` seconds. Stopping a stopped container is not an error (304). */
   async stop(id: string, options: ContainerStopOptions = {}): Promise<void> {
     checkContainerId(id);
+    checkWholeNumber(options.timeout, 'timeout');
+    if (options.stopSignal !== undefined) await this.#core.requireVersion('1.42', 'stopSignal', options.signal);
     await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/stop`, {
       signal: options.signal,
       okStatuses: [304],
@@ -236,6 +267,8 @@ export class ContainersApi {
   /** `POST /containers/{id}/restart`: stops (waiting up to `timeout` seconds) and starts again. */
   async restart(id: string, options: ContainerStopOptions = {}): Promise<void> {
     checkContainerId(id);
+    checkWholeNumber(options.timeout, 'timeout');
+    if (options.stopSignal !== undefined) await this.#core.requireVersion('1.42', 'stopSignal', options.signal);
     await this.#core.empty('POST', `/containers/${encodeURIComponent(id)}/restart`, {
       signal: options.signal,
       headersTimeout: 0,
@@ -291,6 +324,7 @@ export class ContainersApi {
    */
   async logs(id: string, options: ContainerLogsOptions = {}): Promise<OutputStream> {
     checkContainerId(id);
+    if (options.tail !== 'all') checkWholeNumber(options.tail, 'tail');
     const tty = options.tty ?? (await this.#tty(id, options.signal));
     const response = await this.#core.request('GET', `/containers/${encodeURIComponent(id)}/logs`, {
       signal: options.signal,
@@ -355,27 +389,117 @@ export class ContainersApi {
       signal: options.signal,
       query: { path },
     });
-    return { stat: decodeStat(response.headers['x-docker-container-path-stat']), body: response.body };
-  }
-
-  /** Writes in-memory files into the folder `dir` of a container (one tar upload; parent folders created). */
-  async putFiles(id: string, dir: string, files: readonly ArchiveFile[], options: ContainerPutArchiveOptions = {}): Promise<void> {
-    checkContainerId(id);
-    checkContainerPath(dir, 'dir');
-    await this.putArchive(id, dir, await packFiles(files), options);
+    let stat: ContainerPathStat | undefined;
+    try {
+      stat = decodeStat(response.headers['x-docker-container-path-stat']);
+    } catch (error) {
+      await response.body.cancel();
+      throw error;
+    }
+    return { stat, body: response.body };
   }
 
   /**
-   * Reads one regular file back from a container.
-   * @throws DockerApiError (notFound) when the path does not exist; DockerError when it is not a regular file or exceeds `maxBytes` (default 256 MiB).
+   * `HEAD /containers/{id}/archive`: the stat of a path in a container (what it is, its size and
+   * mode), without its contents.
+   * @throws DockerApiError `notFound` (resource `path`) when the path does not exist.
    */
-  async readFile(id: string, path: string, options: CallOptions & { maxBytes?: number } = {}): Promise<Uint8Array> {
+  async statPath(id: string, path: string, options: CallOptions = {}): Promise<ContainerPathStat> {
+    checkContainerId(id);
+    checkContainerPath(path);
+    const response = await this.#core
+      .request('HEAD', `/containers/${encodeURIComponent(id)}/archive`, { signal: options.signal, query: { path } })
+      .catch(async (error: unknown) => {
+        // A HEAD answer has no body, so no message says whether the path or the container is missing: ask.
+        if (!isDockerApiError(error) || error.reason !== 'notFound' || error.daemonMessage) throw error;
+        await this.inspect(id, { signal: options.signal });
+        throw new DockerApiError({
+          statusCode: error.statusCode,
+          method: error.method,
+          path: error.path,
+          daemonMessage: '',
+          resource: 'path',
+          hint: `${path} does not exist in container ${id}`,
+        });
+      });
+    await response.body.cancel();
+    const stat = decodeStat(response.headers['x-docker-container-path-stat']);
+    if (!stat) throw new DockerStreamError(`the engine answered HEAD archive of ${path} without a path stat`);
+    return stat;
+  }
+
+  /**
+   * Writes in-memory files into the folder `dir` of a container, in one tar upload. Folders named
+   * in the files' paths are created; `dir` itself must exist unless `mkdirs` is set.
+   * @throws DockerApiError `notFound` (resource `path`) when `dir` does not exist and `mkdirs` is not set.
+   */
+  async putFiles(id: string, dir: string, files: readonly ArchiveFile[], options: ContainerPutFilesOptions = {}): Promise<void> {
+    checkContainerId(id);
+    checkContainerPath(dir, 'dir');
+    if (!Array.isArray(files)) throw new DockerArgumentError('files', `expected an array of { path, data }, got ${typeof files}`);
+    const { mkdirs, ...putOptions } = options;
+    try {
+      await this.putArchive(id, dir, await packFiles(files), putOptions);
+      return;
+    } catch (error) {
+      if (!isMissingPath(error)) throw error;
+      if (!mkdirs) {
+        throw new DockerApiError({
+          statusCode: error.statusCode,
+          method: error.method,
+          path: error.path,
+          daemonMessage: error.daemonMessage,
+          cause: error,
+          hint: `the folder ${dir} does not exist in container ${id}: create it first, or pass { mkdirs: true }`,
+        });
+      }
+    }
+    // mkdirs: extract at the nearest folder that exists, the missing ones as the files' parents.
+    // The engine creates those (0755) and touches nothing that exists; and the upload stays on
+    // the folder's own mount (a volume of a read-only container is writable, its `/` is not).
+    const parts = dir.split('/').filter((part) => part !== '');
+    for (let depth = parts.length - 1; depth >= 0; depth--) {
+      const base = `/${parts.slice(0, depth).join('/')}`;
+      const exists = await this.statPath(id, base, { signal: options.signal }).then(
+        () => true,
+        (error: unknown) => {
+          if (isMissingPath(error)) return false;
+          throw error;
+        },
+      );
+      if (!exists) continue;
+      const prefix = parts.slice(depth).join('/');
+      const moved = files.map((file) => ({ ...file, path: `${prefix}/${String(file.path).replace(/^\/+/, '')}` }));
+      await this.putArchive(id, base, await packFiles(moved), putOptions);
+      return;
+    }
+  }
+
+  /**
+   * Reads one regular file back from a container. The path's stat (sent before the contents)
+   * decides: only a regular file is read, and only its own entry of the archive.
+   * @throws DockerApiError `notFound` (resource `path`) when the path does not exist;
+   * DockerNotAFileError when it is a folder, a symbolic link, a device, …; DockerError when it
+   * exceeds `maxBytes` (default 256 MiB).
+   */
+  async readFile(id: string, path: string, options: ContainerReadFileOptions = {}): Promise<Uint8Array> {
+    const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
+    if (typeof maxBytes !== 'number' || !(maxBytes >= 0)) {
+      throw new DockerArgumentError('maxBytes', `expected a number of bytes >= 0, got ${String(options.maxBytes)}`);
+    }
     const archive = await this.getArchive(id, path, options);
     try {
-      const entries = await unpackEntries(archive.body, options.maxBytes);
-      const file = entries.find((entry) => entry.type === 'file');
-      if (!file) throw new DockerError(`${path} in container ${id} is not a regular file`);
-      return file.data;
+      const stat = archive.stat;
+      if (stat && stat.type !== 'file') {
+        throw new DockerNotAFileError({ containerId: id, path, pathType: stat.type, linkTarget: stat.linkTarget });
+      }
+      if (stat && stat.size > maxBytes)
+        throw new DockerError(`${path} in container ${id} is ${stat.size} bytes, which exceeds maxBytes (${maxBytes})`);
+      const name = path.replace(/\/+$/, '').split('/').pop() ?? '';
+      const entry = await readFirstEntry(archive.body, name, maxBytes);
+      if (entry.type !== 'file')
+        throw new DockerNotAFileError({ containerId: id, path, pathType: entry.type, linkTarget: entry.linkTarget });
+      return entry.data;
     } finally {
       await archive.body.cancel();
     }
@@ -561,6 +685,11 @@ export class ContainersApi {
   }
 }
 
+/** A `notFound` about a path (not the container): what the archive endpoints answer for a missing folder. */
+function isMissingPath(error: unknown): error is DockerApiError {
+  return isDockerApiError(error) && error.reason === 'notFound' && error.resource === 'path';
+}
+
 /**
  * Podman 4.3 runs the container's own `ps` when it cannot use its descriptors and answers each
  * line as one string (`Titles: ['PID   USER     COMMAND']`). Split such a table into columns, the
@@ -588,10 +717,22 @@ function splitPsColumns(top: ContainerTopResponse): ContainerTopResponse {
 
 function decodeStat(header: string | undefined): ContainerPathStat | undefined {
   if (!header) return undefined;
+  let wire: { name?: unknown; size?: unknown; mode?: unknown; mtime?: unknown; linkTarget?: unknown };
   try {
-    const text = typeof atob === 'function' ? new TextDecoder().decode(Uint8Array.from(atob(header), (c) => c.charCodeAt(0))) : '';
-    return JSON.parse(text) as ContainerPathStat;
+    wire = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(header), (c) => c.charCodeAt(0))));
   } catch (cause) {
     throw new DockerStreamError('invalid X-Docker-Container-Path-Stat header', { cause });
   }
+  const fileMode = typeof wire.mode === 'number' ? wire.mode : 0;
+  const { type, mode } = fromGoFileMode(fileMode);
+  return {
+    name: String(wire.name ?? ''),
+    size: typeof wire.size === 'number' ? wire.size : 0,
+    type,
+    mode,
+    fileMode,
+    mtime: String(wire.mtime ?? ''),
+    // Podman 4 sends the resolved path of every path here; only a link has a target.
+    linkTarget: type === 'symlink' ? String(wire.linkTarget ?? '') : '',
+  };
 }

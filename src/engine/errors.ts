@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { ContainerPathType } from './archive.js';
+
 const BRAND = Symbol.for('berth.error');
 
 /** Stable error codes. A new code may be added in a minor release; existing ones never change. */
@@ -15,6 +17,9 @@ export type DockerErrorCode =
   | 'BERTH_ERR_API'
   | 'BERTH_ERR_STREAM'
   | 'BERTH_ERR_INVALID_ARGUMENT'
+  | 'BERTH_ERR_NOT_A_FILE'
+  | 'BERTH_ERR_CLOSED'
+  | 'BERTH_ERR_UNSUPPORTED_ENGINE'
   | 'BERTH_ERR_EXECUTOR'
   | 'BERTH_ERR_BUILD'
   | 'BERTH_ERR_CREDENTIALS';
@@ -88,6 +93,27 @@ export function reasonForStatus(status: number): DockerApiErrorReason {
 }
 
 /**
+ * What a `notFound` error is about, read from the engine's message (Docker's and Podman's
+ * wordings): `container`, `image`, `exec` (an exec instance), `path` (inside a container),
+ * `network` or `volume`. Undefined when the message does not say.
+ */
+export type DockerApiErrorResource = 'container' | 'image' | 'exec' | 'path' | 'network' | 'volume';
+
+const RESOURCE_MESSAGES: readonly [RegExp, DockerApiErrorResource][] = [
+  [/no such exec/i, 'exec'],
+  [/no such container|no container with name or id/i, 'container'],
+  [/no such image|image not known|reference does not exist|repository .* not found|manifest unknown/i, 'image'],
+  [/could not find the file|no such file or directory/i, 'path'],
+  [/no such network|network .* not found|unable to find network/i, 'network'],
+  [/no such volume|volume .* not found|no volume with name/i, 'volume'],
+];
+
+/** The resource a `notFound` message names, if it names one. */
+export function resourceOfMessage(message: string): DockerApiErrorResource | undefined {
+  return RESOURCE_MESSAGES.find(([pattern]) => pattern.test(message))?.[1];
+}
+
+/**
  * The engine answered with an error status. `message` is the daemon's own message (from its
  * `{"message": "..."}` body); `reason` is the category of `statusCode`.
  */
@@ -103,7 +129,21 @@ export class DockerApiError extends DockerError {
   readonly path: string;
   /** The daemon's message, verbatim. */
   readonly daemonMessage: string;
-  constructor(options: { statusCode: number; method: string; path: string; daemonMessage: string; cause?: unknown }) {
+  /** For `notFound`: what was missing (`container`, `image`, `path`, …) when the engine's message says; else undefined. */
+  readonly resource: DockerApiErrorResource | undefined;
+  /**
+   * @param options The answer; `hint` (what to do about it) is added to the message; `resource`
+   * says what was not found when the message cannot (a HEAD answer has no body).
+   */
+  constructor(options: {
+    statusCode: number;
+    method: string;
+    path: string;
+    daemonMessage: string;
+    cause?: unknown;
+    hint?: string | undefined;
+    resource?: DockerApiErrorResource | undefined;
+  }) {
     // Podman answers 500 `…: container state improper` where Docker answers 409 (removing a running
     // container, killing or exec'ing into a stopped one): the same conflict, so the same reason.
     // `statusCode` stays the one on the wire.
@@ -112,7 +152,7 @@ export class DockerApiError extends DockerError {
         ? 'conflict'
         : reasonForStatus(options.statusCode);
     super(
-      `${options.daemonMessage || `HTTP ${options.statusCode}`} (${options.statusCode} ${reason} from ${options.method} ${options.path})`,
+      `${options.daemonMessage || `HTTP ${options.statusCode}`} (${options.statusCode} ${reason} from ${options.method} ${options.path})${options.hint ? `; ${options.hint}` : ''}`,
       { cause: options.cause, code: 'BERTH_ERR_API' },
     );
     this.statusCode = options.statusCode;
@@ -120,6 +160,7 @@ export class DockerApiError extends DockerError {
     this.method = options.method;
     this.path = options.path;
     this.daemonMessage = options.daemonMessage;
+    this.resource = reason === 'notFound' ? (options.resource ?? resourceOfMessage(options.daemonMessage)) : undefined;
   }
 }
 
@@ -147,6 +188,39 @@ export class DockerArgumentError extends DockerError {
     this.argument = argument;
   }
 }
+
+/**
+ * A path in a container is not a regular file where one is needed (`containers.readFile` of a
+ * folder, a symbolic link or a device). `pathType` says what it is.
+ */
+export class DockerNotAFileError extends DockerError {
+  override name = 'DockerNotAFileError';
+  /** The container. */
+  readonly containerId: string;
+  /** The path inside the container. */
+  readonly path: string;
+  /** What the path is. */
+  readonly pathType: ContainerPathType;
+  constructor(options: { containerId: string; path: string; pathType: ContainerPathType; linkTarget?: string | undefined }) {
+    const what = PATH_TYPE_WORDS[options.pathType];
+    const target = options.pathType === 'symlink' && options.linkTarget ? ` to ${options.linkTarget}` : '';
+    super(`${options.path} in container ${options.containerId} is ${what}${target}, not a regular file`, { code: 'BERTH_ERR_NOT_A_FILE' });
+    this.containerId = options.containerId;
+    this.path = options.path;
+    this.pathType = options.pathType;
+  }
+}
+
+const PATH_TYPE_WORDS: Record<ContainerPathType, string> = {
+  file: 'a regular file',
+  directory: 'a directory',
+  symlink: 'a symbolic link',
+  blockDevice: 'a block device',
+  characterDevice: 'a character device',
+  fifo: 'a named pipe (FIFO)',
+  socket: 'a socket',
+  irregular: 'an irregular file',
+};
 
 /**
  * An image build failed: a step's command exited non-zero, the Dockerfile was refused, a base
@@ -223,6 +297,10 @@ export function isDockerArgumentError(value: unknown): value is DockerArgumentEr
   return hasCode(value, ['BERTH_ERR_INVALID_ARGUMENT']);
 }
 
+/** True for a {@link DockerNotAFileError}, from any copy of the package. */
+export function isDockerNotAFileError(value: unknown): value is DockerNotAFileError {
+  return hasCode(value, ['BERTH_ERR_NOT_A_FILE']);
+}
 /** True for a {@link DockerBuildError}, from any copy of the package. */
 export function isDockerBuildError(value: unknown): value is DockerBuildError {
   return hasCode(value, ['BERTH_ERR_BUILD']);

@@ -6,7 +6,7 @@ import type { CallOptions } from './options.js';
 import { concatBytes } from './stream/collect.js';
 import type { StdFrame } from './stream/demux.js';
 import type { ExecCreateBody, ExecInspect } from './types.js';
-import { checkContainerId, checkExecId } from './validate.js';
+import { checkCommand, checkContainerId, checkExecId, checkWholeNumber } from './validate.js';
 
 /** Options of {@link ExecApi.start}. */
 export interface ExecStartOptions extends CallOptions {
@@ -29,7 +29,10 @@ export interface ExecRunOptions extends CallOptions {
   privileged?: boolean | undefined;
   /** Run with a TTY: one merged raw stream, reported as stdout. Default false. */
   tty?: boolean | undefined;
-  /** Bytes to write to the process's stdin, which is then closed. */
+  /**
+   * Bytes to write to the process's stdin, which is then closed. Written while the output is read,
+   * so any size works; a process that exits without reading all of it is not an error.
+   */
   stdin?: string | Uint8Array | undefined;
   /** Called with every piece of output as it arrives. */
   onOutput?: ((frame: StdFrame) => void) | undefined;
@@ -64,7 +67,7 @@ export class ExecApi {
   /** `POST /containers/{id}/exec`: creates an exec instance; returns its ID. */
   async create(containerId: string, body: ExecCreateBody, options: CallOptions = {}): Promise<{ Id: string }> {
     checkContainerId(containerId, 'containerId');
-    if (!Array.isArray(body?.Cmd) || body.Cmd.length === 0) throw new DockerError('exec.create: body.Cmd must be a non-empty array');
+    checkCommand((body as ExecCreateBody | undefined)?.Cmd, 'body.Cmd');
     return this.#core.json('POST', `/containers/${encodeURIComponent(containerId)}/exec`, { signal: options.signal, json: body });
   }
 
@@ -106,7 +109,8 @@ export class ExecApi {
     return {
       [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator](),
       cancel: () => stream.cancel(),
-      write: () => Promise.reject(new DockerError('exec.start: stdin was not requested (pass { stdin: true })')),
+      write: () =>
+        Promise.reject(new DockerArgumentError('stdin', 'exec.start was called without { stdin: true }: there is no stdin to write to')),
       end: async () => {},
     };
   }
@@ -120,6 +124,8 @@ export class ExecApi {
   /** `POST /exec/{id}/resize`: resizes the TTY of an exec instance (rows `h`, columns `w`). */
   async resize(execId: string, options: CallOptions & { h: number; w: number }): Promise<void> {
     checkExecId(execId);
+    checkWholeNumber(options?.h, 'h', 1);
+    checkWholeNumber(options?.w, 'w', 1);
     await this.#core.empty('POST', `/exec/${encodeURIComponent(execId)}/resize`, {
       signal: options.signal,
       query: { h: options.h, w: options.w },
@@ -135,13 +141,17 @@ export class ExecApi {
    * @throws DockerConnectionError if the engine goes away, DockerStreamError if the stream breaks; output that arrived before is on their `partialOutput`.
    */
   async run(containerId: string, cmd: readonly string[], options: ExecRunOptions = {}): Promise<ExecRunResult> {
+    checkContainerId(containerId, 'containerId');
+    checkCommand(cmd, 'cmd');
+    checkWholeNumber(options.maxOutputBytes, 'maxOutputBytes');
     const env =
       options.env === undefined
         ? undefined
         : Array.isArray(options.env)
           ? [...options.env]
           : Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
-    const hasStdin = options.stdin !== undefined;
+    const stdin = stdinBytes(options.stdin);
+    const hasStdin = stdin !== undefined;
     const tty = options.tty ?? false;
     const body: ExecCreateBody = { Cmd: [...cmd], AttachStdout: true, AttachStderr: true, AttachStdin: hasStdin, Tty: tty };
     if (env) body.Env = env;
@@ -154,11 +164,24 @@ export class ExecApi {
     const out = { stdout: [] as Uint8Array[], stderr: [] as Uint8Array[] };
     const sizes = { stdout: 0, stderr: 0 };
     let truncated = false;
+    // Stdin is written while the output is read: a process such as `cat` stops reading its input
+    // while its output is not drained, so writing everything first would wait forever.
+    let outputEnded = false;
+    let stdinDone = stdin === undefined;
+    // Its failure is looked at only after the output (see below): caught here so it is never unhandled.
+    const writing =
+      stdin === undefined
+        ? undefined
+        : feedStdin(stream, stdin, () => outputEnded).then(
+            () => {
+              stdinDone = true;
+            },
+            () => {},
+          );
+    // Podman resets the connection when the process ends with stdin left unread (its socket still
+    // holds our bytes): the output ends there, and the exit code says whether the process did.
+    let reset: unknown;
     try {
-      if (hasStdin) {
-        await stream.write(options.stdin as string | Uint8Array);
-        await stream.end();
-      }
       for await (const frame of stream) {
         options.onOutput?.(frame);
         const room = limit - sizes[frame.stream];
@@ -172,18 +195,26 @@ export class ExecApi {
         sizes[frame.stream] += data.length;
       }
     } catch (error) {
+      const cutUnderStdin =
+        !stdinDone && !options.signal?.aborted && isDockerConnectionError(error) && ['ECONNRESET', 'EPIPE'].includes(error.osCode ?? '');
+      if (cutUnderStdin) reset = error;
       // Keep what arrived before the engine went away or the stream broke.
-      if (isDockerConnectionError(error) || isDockerStreamError(error)) {
+      else if (isDockerConnectionError(error) || isDockerStreamError(error)) {
         error.partialOutput = { stdout: concatBytes(out.stdout), stderr: concatBytes(out.stderr) };
       }
-      throw error;
+      if (!cutUnderStdin) throw error;
     } finally {
+      outputEnded = true;
       await stream.cancel();
+      // A process that exits without reading all of its stdin closes the connection under our
+      // writes (EPIPE, ECONNRESET): its output and exit code are the result, not that failure.
+      await writing;
     }
     const stdoutBytes = concatBytes(out.stdout, sizes.stdout);
     const stderrBytes = concatBytes(out.stderr, sizes.stderr);
     let exitCode: number;
     try {
+      if (reset !== undefined && (await this.inspect(execId, { signal: options.signal })).Running) throw reset;
       exitCode = await this.#exitCode(execId, options.signal);
     } catch (error) {
       // A daemon that dies closes the (close-delimited) output cleanly: the failure shows only
@@ -217,4 +248,22 @@ export class ExecApi {
       delay = Math.min(delay * 2, 50);
     }
   }
+}
+
+/** Bytes of stdin written per write: small enough to stop soon after the output ends. */
+const STDIN_CHUNK = 256 * 1024;
+
+function stdinBytes(stdin: unknown): Uint8Array | undefined {
+  if (stdin === undefined) return undefined;
+  if (typeof stdin === 'string') return new TextEncoder().encode(stdin);
+  if (stdin instanceof Uint8Array) return stdin;
+  throw new DockerArgumentError('stdin', `expected a string or a Uint8Array, got ${typeof stdin}`);
+}
+
+/** Writes `data` to the stream's stdin in pieces, then half-closes it; stops once the output has ended. */
+async function feedStdin(stream: AttachedStream, data: Uint8Array, outputEnded: () => boolean): Promise<void> {
+  for (let offset = 0; offset < data.length && !outputEnded(); offset += STDIN_CHUNK) {
+    await stream.write(data.subarray(offset, offset + STDIN_CHUNK));
+  }
+  if (!outputEnded()) await stream.end();
 }

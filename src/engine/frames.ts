@@ -26,8 +26,9 @@ export function outputStream(response: TransportResponse, multiplexed: boolean):
   return {
     [Symbol.asyncIterator]: () => frames,
     async cancel() {
-      await frames.return();
+      // The body first: it ends a read in progress (as attach's close does), then the iterator stops.
       await response.body.cancel();
+      await frames.return();
     },
   };
 }

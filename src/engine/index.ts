@@ -3,7 +3,7 @@
  * @module
  */
 
-export type { ArchiveFile } from './archive.js';
+export type { ArchiveFile, ContainerPathType } from './archive.js';
 export {
   DOCKER_HUB_ADDRESS,
   type DockerConfigFile,
@@ -29,6 +29,8 @@ export type {
   ContainerPortMapping,
   ContainerPruneOptions,
   ContainerPutArchiveOptions,
+  ContainerPutFilesOptions,
+  ContainerReadFileOptions,
   ContainerRemoveOptions,
   ContainerStatsOptions,
   ContainerStatsStream,
@@ -40,12 +42,14 @@ export type {
 export {
   DockerApiError,
   type DockerApiErrorReason,
+  type DockerApiErrorResource,
   DockerArgumentError,
   DockerBuildError,
   DockerConnectionError,
   DockerCredentialsError,
   DockerError,
   type DockerErrorCode,
+  DockerNotAFileError,
   DockerStreamError,
   isDockerApiError,
   isDockerArgumentError,
@@ -53,6 +57,7 @@ export {
   isDockerConnectionError,
   isDockerCredentialsError,
   isDockerError,
+  isDockerNotAFileError,
   isDockerStreamError,
 } from './errors.js';
 export type { ExecApi, ExecRunOptions, ExecRunResult, ExecStartOptions } from './exec.js';

@@ -78,8 +78,9 @@ export class SystemApi {
     return {
       [Symbol.asyncIterator]: () => events,
       async cancel() {
-        await events.return(undefined);
+        // The body first: a generator's return() waits for a read in progress, which ends only then.
         await response.body.cancel();
+        await events.return(undefined);
       },
     };
   }

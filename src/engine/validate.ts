@@ -77,6 +77,26 @@ export function splitImageRef(ref: string): { repo: string; tag: string | undefi
   return { repo: name, tag: digest ? undefined : 'latest', digest };
 }
 
+/** Checks an optional whole number >= `min` (seconds, sizes, counts) before any I/O. */
+export function checkWholeNumber(value: unknown, argument: string, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new DockerArgumentError(argument, `expected a whole number >= ${min}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Checks a command: a non-empty array of strings. */
+export function checkCommand(cmd: unknown, argument: string): string[] {
+  if (!Array.isArray(cmd) || cmd.length === 0 || !cmd.every((part) => typeof part === 'string')) {
+    throw new DockerArgumentError(
+      argument,
+      `expected a non-empty array of strings, got ${describe(Array.isArray(cmd) ? JSON.stringify(cmd) : cmd)}`,
+    );
+  }
+  return cmd;
+}
+
 /**
  * Checks a network ID or name before any I/O. The engine takes almost any name (even with spaces),
  * so only what cannot name a network is refused: empty, over 256 characters, control characters or `/`.

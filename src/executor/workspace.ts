@@ -266,7 +266,7 @@ class CopyWorkspace extends BaseWorkspace {
       if (isDockerApiError(error) && error.reason === 'notFound') throw new WorkspaceFileError(path, 'missing', { cause: error });
       throw error;
     }
-    const kind = pathStat ? kindOfGoMode(pathStat.mode) : undefined;
+    const kind = pathStat ? kindOfGoMode(pathStat.fileMode) : undefined;
     if (kind) throw new WorkspaceFileError(path, kind);
     return docker.containers.readFile(id, full);
   }

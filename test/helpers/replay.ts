@@ -277,34 +277,9 @@ export function fixtureHandlers(exchanges: readonly RecordedExchange[], options:
   return [handler];
 }
 
-/**
- * `globalThis.fetch` (read at call time, so msw intercepts it) with response bodies whose
- * `cancel()` settles at once. msw hands out one branch of a `Response.clone()` tee and never reads
- * the other, and by the streams spec cancelling one branch of a tee settles only when the other
- * is cancelled too or the source has ended: without this, cancelling an unread body (as `ping`
- * does) would hang forever (mswjs/interceptors#712). Reads still go straight through.
- */
-export const cancelSafeFetch: typeof globalThis.fetch = async (input, init) => {
-  const response = await globalThis.fetch(input, init);
-  if (response.body === null) return response;
-  const reader = response.body.getReader();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await reader.read();
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-    cancel(reason) {
-      // Not awaited: see above.
-      reader.cancel(reason).catch(() => {});
-    },
-  });
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-};
-
 /** A client wired to a replay of one scenario. */
 export interface Replay {
-  /** A client over the fetch transport (with {@link cancelSafeFetch}), API version pinned to the fixtures' (1.41). */
+  /** A client over the fetch transport (msw answers its `globalThis.fetch`), API version pinned to the fixtures' (1.41). */
   docker: DockerClient;
   /** The msw server (not listening yet: call `listen({ onUnhandledRequest: 'error' })`). */
   server: SetupServer;
@@ -323,7 +298,7 @@ export function replayClient(scenario: string, options: Omit<FixtureHandlerOptio
   const tracker = new ReplayTracker(fixtures.exchanges);
   const server = setupServer(...fixtureHandlers(fixtures.exchanges, { ...options, tracker, baseUrl: REPLAY_BASE_URL }));
   const docker = new DockerClient({
-    transport: createFetchTransport({ baseUrl: REPLAY_BASE_URL, fetch: cancelSafeFetch }),
+    transport: createFetchTransport({ baseUrl: REPLAY_BASE_URL }),
     apiVersion: fixtures.meta.apiVersion,
   });
   return {

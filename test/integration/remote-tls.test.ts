@@ -77,12 +77,26 @@ describe.runIf(available)('a remote engine over TCP with TLS', () => {
     }
   });
 
-  it('gives a typed error without a client certificate', async () => {
+  it('says the engine closed the TLS connection and may need a client certificate, when none is given', async () => {
     const docker = new DockerClient({ host: HOST, tls: { ca: readFileSync(join(CERTS, 'ca.pem'), 'utf8') } });
     const error = await docker.system.ping().catch((e: unknown) => e);
+    // Over a hijacked connection (its own socket) too: the version is pinned so that it is the first request.
+    const pinned = new DockerClient({ host: HOST, apiVersion: '1.41', tls: { ca: readFileSync(join(CERTS, 'ca.pem'), 'utf8') } });
+    const hijacked = await pinned.exec.start('a'.repeat(64), { stdin: true }).catch((e: unknown) => e);
     await docker.close();
-    expect(error).toBeInstanceOf(DockerConnectionError);
-    expect((error as DockerConnectionError).tried).toEqual([HOST]);
+    await pinned.close();
+    for (const failure of [error, hijacked]) {
+      expect(failure).toBeInstanceOf(DockerConnectionError);
+      expect((failure as DockerConnectionError).tried).toEqual([HOST]);
+      expect((failure as Error).message).toMatch(
+        new RegExp(
+          `^the engine at ${HOST} closed the TLS connection during or right after the handshake( \\(TLS alert: [a-z ]+\\))?; ` +
+            'it may require a client certificate, and none was given',
+        ),
+      );
+    }
+    // Node's own TLS socket (the hijack) reports the engine's alert.
+    expect((hijacked as Error).message).toContain('(TLS alert: bad certificate)');
   });
 
   it('gives a typed error for a plain-HTTP client against the TLS port', async () => {

@@ -407,6 +407,79 @@ test('an engine that is not there is DockerConnectionError ENOENT, over plain an
   }
 });
 
+test('close() is terminal: later calls reject with BERTH_ERR_CLOSED, a stream opened before goes on', async () => {
+  const { Id } = await docker.containers.create({
+    Image: BUSYBOX,
+    Cmd: ['sh', '-c', 'while true; do echo tick; sleep 0.1; done'],
+    Labels: labels,
+    HostConfig: { Init: true },
+  });
+  const client = new engine.DockerClient();
+  try {
+    await docker.containers.start(Id);
+    await client.system.ping();
+    const logs = await client.containers.logs(Id, { follow: true, tty: false });
+    const frames = logs[Symbol.asyncIterator]();
+    assert(!(await frames.next()).done, 'a first frame before close()');
+    await client.close();
+    assert(!(await frames.next()).done, 'the stream opened before close() goes on');
+    await logs.cancel();
+    const error = await rejection(client.system.version(), 'a call after close()');
+    assert(engine.isDockerError(error), `expected a DockerError, got ${String(error)}`);
+    equal(error.code, 'BERTH_ERR_CLOSED', 'code');
+    const hijack = await rejection(client.exec.start('a'.repeat(64), { stdin: true }), 'a hijack after close()');
+    equal((hijack as { code?: string }).code, 'BERTH_ERR_CLOSED', 'hijack code');
+    await client.close();
+    const unused = new engine.DockerClient();
+    await unused.close();
+    equal(
+      ((await rejection(unused.system.ping(), 'ping after close()')) as { code?: string }).code,
+      'BERTH_ERR_CLOSED',
+      'unused client code',
+    );
+  } finally {
+    await client.close();
+    await docker.containers.remove(Id, { force: true }).catch(() => {});
+  }
+});
+
+test('cancel() from outside the loop ends a pending read on an attach stream cleanly (TTY and not)', async () => {
+  for (const tty of [false, true]) {
+    const { Id } = await docker.containers.create({
+      Image: BUSYBOX,
+      Cmd: ['sleep', '60'],
+      Tty: tty,
+      Labels: labels,
+      HostConfig: { Init: true },
+    });
+    try {
+      const attached = await docker.containers.attach(Id, { tty });
+      await docker.containers.start(Id);
+      const reading = (async () => {
+        let n = 0;
+        for await (const _ of attached) n++;
+        return n;
+      })();
+      await sleep(300);
+      await attached.cancel();
+      equal(await reading, 0, `frames read (tty ${tty})`);
+    } finally {
+      await docker.containers.remove(Id, { force: true }).catch(() => {});
+    }
+  }
+});
+
+test('exec.run passes 6 MiB of stdin through cat byte-identical, and a program that reads none ends', async () => {
+  const input = new Uint8Array(6 * 1024 * 1024);
+  for (let i = 0; i < input.length; i++) input[i] = (i * 31 + (i >>> 9)) & 0xff;
+  const result = await docker.exec.run(await sleeper(), ['cat'], { stdin: input });
+  equal(result.exitCode, 0, 'exit code');
+  equal(result.stdoutBytes.length, input.length, 'bytes back');
+  equal(createHash('md5').update(result.stdoutBytes).digest('hex'), createHash('md5').update(input).digest('hex'), 'md5');
+  const none = await docker.exec.run(await sleeper(), ['sh', '-c', 'sleep 1; echo x'], { stdin: input });
+  equal([none.exitCode, none.stdout], [0, 'x\n'], 'a program that reads no stdin');
+});
+
 test('putFiles and readFile round-trip, and an archive streams from one request body into another', async () => {
   const id = await sleeper();
   const big = new Uint8Array(2 * 1024 * 1024 + 123);
@@ -575,6 +648,14 @@ test('a TLS engine (mutual TLS through a proxy to the socket): plain and hijacke
     try {
       const error = await rejection(anonymous.system.ping(), 'ping without a client certificate');
       assert(engine.isDockerConnectionError(error), `expected DockerConnectionError, got ${String(error)}`);
+      assert(
+        /closed the TLS connection during or right after the handshake.*it may require a client certificate, and none was given/.test(
+          error.message,
+        ),
+        `the message says what happened: ${error.message}`,
+      );
+      const hijacked = await rejection(anonymous.exec.start('a'.repeat(64), { stdin: true }), 'hijack without a client certificate');
+      assert(/none was given/.test((hijacked as Error).message), `the hijack's message says it too: ${(hijacked as Error).message}`);
     } finally {
       await anonymous.close();
     }

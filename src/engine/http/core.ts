@@ -1,4 +1,4 @@
-import { DockerApiError, DockerArgumentError, DockerStreamError } from '../errors.js';
+import { DockerApiError, DockerArgumentError, DockerError, DockerStreamError } from '../errors.js';
 import type { HijackedConnection, Transport, TransportRequest, TransportRequestBody, TransportResponse } from '../transport/types.js';
 import { encodeQuery, type QueryValue } from './query.js';
 
@@ -37,12 +37,24 @@ export function compareVersions(a: string, b: string): number {
   return am !== bm ? am - bm : an - bn;
 }
 
-/** Clamps an engine's API version into the range Berth supports. */
+/**
+ * The API version to speak with an engine whose newest is `version`: at most {@link MAX_API_VERSION}
+ * (newer engines speak older versions too). An engine older than {@link MIN_API_VERSION} is not
+ * raised to it (it would refuse every call): that is the caller's error to report.
+ */
 export function clampVersion(version: string): string {
   if (!/^\d+\.\d+$/.test(version)) return MIN_API_VERSION;
-  if (compareVersions(version, MIN_API_VERSION) < 0) return MIN_API_VERSION;
   if (compareVersions(version, MAX_API_VERSION) > 0) return MAX_API_VERSION;
   return version;
+}
+
+/** The error for an engine whose newest API version is older than {@link MIN_API_VERSION}. */
+export function unsupportedEngine(address: string, apiVersion: string, server: string | undefined): DockerError {
+  return new DockerError(
+    `the engine at ${address}${server ? ` (${server})` : ''} speaks Engine API ${apiVersion} at most; Berth needs ${MIN_API_VERSION} or newer ` +
+      '(Docker Engine 20.10 or later, Podman 4 or later): upgrade the engine',
+    { code: 'BERTH_ERR_UNSUPPORTED_ENGINE' },
+  );
 }
 
 /**
@@ -59,6 +71,9 @@ export class HttpCore {
   constructor(getTransport: () => Transport, apiVersion?: string) {
     if (apiVersion !== undefined && !/^\d+\.\d+$/.test(apiVersion)) {
       throw new DockerArgumentError('apiVersion', `expected major.minor such as 1.41, got ${JSON.stringify(apiVersion)}`);
+    }
+    if (apiVersion !== undefined && compareVersions(apiVersion, MIN_API_VERSION) < 0) {
+      throw new DockerArgumentError('apiVersion', `Berth speaks Engine API ${MIN_API_VERSION} or newer, got ${apiVersion}`);
     }
     this.#getTransport = getTransport;
     this.#pinned = apiVersion;
@@ -109,8 +124,23 @@ export class HttpCore {
     // is a failed negotiation (retried by the next call), not a reason to settle on 1.41 for good.
     if (!header && !isOk(response.status, undefined)) throw await apiError(response, 'GET', '/_ping');
     await response.body.cancel();
-    if (header) return clampVersion(header);
-    return MIN_API_VERSION;
+    if (!header) return MIN_API_VERSION;
+    const version = clampVersion(header);
+    if (compareVersions(version, MIN_API_VERSION) < 0) throw unsupportedEngine(this.transport.address, version, response.headers.server);
+    return version;
+  }
+
+  /**
+   * Refuses an option the API version in use does not have, rather than sending it to an engine
+   * that would ignore it or refuse the whole call.
+   * @throws DockerError `BERTH_ERR_UNSUPPORTED_ENGINE` naming the option and both versions.
+   */
+  async requireVersion(version: string, option: string, signal?: AbortSignal): Promise<void> {
+    const inUse = await this.apiVersion(signal);
+    if (compareVersions(inUse, version) >= 0) return;
+    throw new DockerError(`${option} needs Engine API ${version} or newer; the engine speaks ${inUse}`, {
+      code: 'BERTH_ERR_UNSUPPORTED_ENGINE',
+    });
   }
 
   async #path(path: string, options: CoreRequestOptions): Promise<string> {

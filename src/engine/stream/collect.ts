@@ -1,60 +1,9 @@
 /**
- * Helpers for consuming streams: collecting demultiplexed output, concatenating bytes, and
- * iterating a web `ReadableStream`. Pure web-standard code: runs on Node, Bun and Deno.
+ * Helpers for consuming streams: concatenating bytes, and iterating a web `ReadableStream` (and
+ * making one). Pure web-standard code: runs on Node, Bun and Deno.
  *
  * @module
  */
-
-import { DockerArgumentError } from '../errors.js';
-import type { StdFrame } from './demux.js';
-
-/** Output collected by {@link collectFrames}. */
-export interface CollectedOutput {
-  /** Everything written to stdout (up to `maxBytes`). */
-  stdout: Uint8Array;
-  /** Everything written to stderr (up to `maxBytes`). */
-  stderr: Uint8Array;
-  /** True when a stream had more than `maxBytes` bytes and the rest was dropped. */
-  truncated: boolean;
-}
-
-/**
- * Collects demultiplexed frames into separate stdout and stderr byte arrays. The pieces are
- * gathered and concatenated once at the end (linear time). With `maxBytes`, each stream keeps at
- * most that many bytes; the rest is read and dropped, and `truncated` is set.
- *
- * @param frames Frames from {@link demuxStream} or {@link rawStream}.
- * @param options `maxBytes`: the most bytes kept per stream (default: no limit).
- */
-export async function collectFrames(frames: AsyncIterable<StdFrame>, options?: { maxBytes?: number }): Promise<CollectedOutput> {
-  const max = options?.maxBytes ?? Number.POSITIVE_INFINITY;
-  if (!(max >= 0)) throw new DockerArgumentError('maxBytes', `must be a non-negative number, got ${max}`);
-  const out: Uint8Array[] = [];
-  const err: Uint8Array[] = [];
-  let outLength = 0;
-  let errLength = 0;
-  let truncated = false;
-  for await (const frame of frames) {
-    const data = frame.data;
-    const isOut = frame.stream === 'stdout';
-    const have = isOut ? outLength : errLength;
-    let keep = data;
-    if (have + data.length > max) {
-      truncated = true;
-      if (have >= max) continue;
-      keep = data.subarray(0, max - have);
-    }
-    if (keep.length === 0) continue;
-    if (isOut) {
-      out.push(keep);
-      outLength += keep.length;
-    } else {
-      err.push(keep);
-      errLength += keep.length;
-    }
-  }
-  return { stdout: concatBytes(out, outLength), stderr: concatBytes(err, errLength), truncated };
-}
 
 /**
  * Concatenates byte arrays into a new array (always a copy, never one of the inputs).

@@ -53,8 +53,11 @@ export interface AutoTransportOptions extends SocketTransportOptions {
 /**
  * Creates a transport for `endpoint` that uses the socket adapter of the runtime (or the one
  * named). The endpoint is checked at once; the adapter is imported and created by the first
- * request, so importing Berth loads no adapter at all. An SSH endpoint goes through the SSH
- * bridge (`./ssh.js`), with the runtime's adapter on the bridge's socket.
+ * request, so a runtime never loads another runtime's adapter, and undici is loaded by the first
+ * request on Node only. (`berth/engine` exports `createNodeTransport` and `createFetchTransport`,
+ * so importing it does load those two modules, on every runtime; neither loads undici by itself.)
+ * An SSH endpoint goes through the SSH bridge (`./ssh.js`), with the runtime's adapter on the
+ * bridge's socket.
  *
  * @param endpoint Where the engine listens.
  * @param options Time limits (and, on Node, the pool size; for SSH, how to run ssh).

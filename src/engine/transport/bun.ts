@@ -7,6 +7,7 @@
  * @module
  */
 
+import { explainTlsFailures } from './connection-error.js';
 import {
   checkEndpoint,
   endpointAddress,
@@ -16,9 +17,9 @@ import {
   type SocketTransportOptions,
   servername,
 } from './endpoint.js';
+import { createFetchTransport } from './fetch.js';
 import { connectWithin, hijackBody, hijackOverSocket, type RawSocket } from './socket-hijack.js';
 import type { HijackedConnection, Transport, TransportRequest } from './types.js';
-import { fetchRequest } from './web-request.js';
 
 /** The parts of a Bun socket used here (see Bun's `Socket`). */
 interface BunSocket {
@@ -100,13 +101,11 @@ export function createBunTransport(endpoint: NodeEndpoint, options: SocketTransp
   const init: Record<string, unknown> = { timeout: false };
   if (endpoint.kind === 'unix') init.unix = endpoint.socketPath;
   if (tlsOptions) init.tls = tlsOptions;
-  const doFetch = (url: string, requestInit: Record<string, unknown>) => fetch(url, requestInit as RequestInit);
+  const plain = createFetchTransport({ baseUrl: endpointOrigin(endpoint), fetch, init, address, headersTimeout });
 
-  return {
+  const transport: Transport = {
     address,
-    request(request) {
-      return fetchRequest(doFetch, { origin: endpointOrigin(endpoint), address, headersTimeout, init }, request);
-    },
+    request: (request) => plain.request(request),
     async hijack(request: TransportRequest): Promise<HijackedConnection> {
       request.signal?.throwIfAborted();
       const body = hijackBody(request);
@@ -120,6 +119,7 @@ export function createBunTransport(endpoint: NodeEndpoint, options: SocketTransp
     },
     async close() {},
   };
+  return tls ? explainTlsFailures(transport, Boolean(tls.cert && tls.key)) : transport;
 }
 
 /** Connects with `Bun.connect` and presents the socket as a {@link RawSocket}. */

@@ -7,6 +7,7 @@
  */
 
 import { DockerConnectionError, osCodeOf } from '../errors.js';
+import type { Transport, TransportRequest } from './types.js';
 
 const HINTS: Record<string, string> = {
   ENOENT: 'no socket there: is the engine running? Start dockerd, or set DOCKER_HOST',
@@ -85,4 +86,72 @@ export function connectionError(address: string, error: unknown, what = 'cannot 
     cause: error,
     osCode: code,
   });
+}
+
+/** TLS alert numbers (RFC 8446 §6) that an engine sends when it refuses a client. */
+const ALERTS: Record<number, string> = {
+  40: 'handshake failure',
+  42: 'bad certificate',
+  43: 'unsupported certificate',
+  44: 'certificate revoked',
+  45: 'certificate expired',
+  46: 'certificate unknown',
+  48: 'unknown ca',
+  49: 'access denied',
+  116: 'certificate required',
+};
+
+/**
+ * The TLS alert a runtime reports, in words: Node's `ERR_SSL_…_ALERT_BAD_CERTIFICATE` or
+ * `SSL alert number 42`, Deno's `received fatal alert: BadCertificate`. Bun reports none.
+ */
+export function tlsAlertOf(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const { code, message } = current as { code?: unknown; message?: unknown };
+    const fromCode = typeof code === 'string' ? /ALERT_([A-Z_]+)$/.exec(code)?.[1] : undefined;
+    if (fromCode) return fromCode.toLowerCase().replace(/_/g, ' ');
+    const text = typeof message === 'string' ? message : '';
+    const numbered = /alert number (\d+)/i.exec(text);
+    if (numbered) return ALERTS[Number(numbered[1])] ?? `alert ${numbered[1]}`;
+    const named = /fatal alert: ([A-Za-z]+)/.exec(text)?.[1] ?? /alert ([a-z ]+?)(?::|$)/.exec(text)?.[1];
+    if (named) return named.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * Wraps a TLS transport so that a connection the engine ends during or right after the handshake
+ * says so: an engine started with `--tlsverify` closes it when no client certificate (or one it
+ * does not trust) is offered, and the runtime then reports only `other side closed`, `EPROTO` or
+ * a TLS alert. Other errors pass through as they are.
+ *
+ * @param transport The runtime's transport to a `tcp://` engine with TLS.
+ * @param clientCertificate Whether a client certificate and key were given.
+ */
+export function explainTlsFailures(transport: Transport, clientCertificate: boolean): Transport {
+  const explain = (error: unknown): unknown => {
+    if (!(error instanceof DockerConnectionError) || !error.message.startsWith('cannot reach the engine')) return error;
+    const alert = tlsAlertOf(error.cause);
+    const code = error.osCode ?? runtimeErrorCode(error.cause);
+    const closed = ['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'EPROTO'].includes(code ?? '') || /^ERR_SSL_/.test(code ?? '');
+    if (!alert && !closed) return error;
+    const address = error.tried[0] ?? transport.address;
+    const happened = `the engine at ${address} closed the TLS connection during or right after the handshake${alert ? ` (TLS alert: ${alert})` : ''}`;
+    const advice = clientCertificate
+      ? 'check that it trusts the client certificate given (signed by the CA it was started with) and that ca signs its own certificate'
+      : 'it may require a client certificate, and none was given: set DOCKER_CERT_PATH to a folder with cert.pem and key.pem, or pass tls: { ca, cert, key }';
+    return new DockerConnectionError(`${happened}; ${advice} (${code ?? 'error'}: ${messageOf(error.cause)})`, {
+      tried: error.tried,
+      cause: error.cause,
+      osCode: error.osCode,
+    });
+  };
+  return {
+    address: transport.address,
+    request: (request: TransportRequest) => transport.request(request).catch((error: unknown) => Promise.reject(explain(error))),
+    hijack: (request: TransportRequest) => transport.hijack(request).catch((error: unknown) => Promise.reject(explain(error))),
+    close: () => transport.close(),
+  };
 }

@@ -11,10 +11,11 @@
  * @module
  */
 
+import { explainTlsFailures } from './connection-error.js';
 import { checkEndpoint, endpointAddress, endpointOrigin, type NodeEndpoint, pemText, type SocketTransportOptions } from './endpoint.js';
+import { createFetchTransport } from './fetch.js';
 import { connectWithin, hijackBody, hijackOverSocket, type RawSocket } from './socket-hijack.js';
 import type { HijackedConnection, Transport, TransportRequest } from './types.js';
-import { fetchRequest } from './web-request.js';
 
 /** The parts of a `Deno.Conn` used here. */
 interface DenoConn {
@@ -88,13 +89,17 @@ export function createDenoTransport(endpoint: NodeEndpoint, options: SocketTrans
     });
     return client;
   };
-  const doFetch = (url: string, init: Record<string, unknown>) => fetch(url, { ...init, client: getClient() } as RequestInit);
-
-  return {
+  // The client is made by the first request (and again after close()): passed per call, not in `init`.
+  const plain = createFetchTransport({
+    baseUrl: endpointOrigin(endpoint),
+    fetch: (url, init) => fetch(url, { ...init, client: getClient() } as RequestInit),
     address,
-    request(request) {
-      return fetchRequest(doFetch, { origin: endpointOrigin(endpoint), address, headersTimeout, init: {} }, request);
-    },
+    headersTimeout,
+  });
+
+  const transport: Transport = {
+    address,
+    request: (request) => plain.request(request),
     async hijack(request: TransportRequest): Promise<HijackedConnection> {
       request.signal?.throwIfAborted();
       const body = hijackBody(request);
@@ -117,6 +122,7 @@ export function createDenoTransport(endpoint: NodeEndpoint, options: SocketTrans
       open?.close();
     },
   };
+  return material ? explainTlsFailures(transport, Boolean(material.cert && material.key)) : transport;
 }
 
 /** A `Deno.Conn` as a {@link RawSocket}. */

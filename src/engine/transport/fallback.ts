@@ -6,7 +6,7 @@
  * @module
  */
 
-import { DockerConnectionError } from '../errors.js';
+import { DockerArgumentError, DockerConnectionError } from '../errors.js';
 import type { HijackedConnection, Transport, TransportRequest, TransportResponse } from './types.js';
 
 /** A transport that asks each candidate in turn and keeps the first that answers. */
@@ -27,7 +27,7 @@ export interface FallbackTransport extends Transport {
  */
 export function createFallbackTransport(candidates: readonly Transport[], probeTimeout = 5000): FallbackTransport {
   const [first] = candidates;
-  if (first === undefined) throw new TypeError('createFallbackTransport needs at least one candidate');
+  if (first === undefined) throw new DockerArgumentError('candidates', 'createFallbackTransport needs at least one transport');
   if (candidates.length === 1) return first;
   let chosen: Transport | undefined;
   let probing: Promise<Transport> | undefined;

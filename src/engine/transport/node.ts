@@ -1,29 +1,19 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import type { Pool } from 'undici';
-import { connectionError } from './connection-error.js';
-import { checkEndpoint, endpointAddress, endpointOrigin, type NodeEndpoint, servername } from './endpoint.js';
+import { connectionError, explainTlsFailures } from './connection-error.js';
+import { checkEndpoint, endpointAddress, endpointOrigin, type NodeEndpoint, type SocketTransportOptions, servername } from './endpoint.js';
 import { dispatchRequest } from './node-dispatch.js';
-import { hijackBody, hijackOverSocket, type RawSocket } from './socket-hijack.js';
+import { connectWithin, hijackBody, hijackOverSocket, type RawSocket } from './socket-hijack.js';
 import type { HijackedConnection, Transport, TransportRequest } from './types.js';
 
-export { connectionError } from './connection-error.js';
-export { endpointAddress, type NodeEndpoint, type TlsMaterial } from './endpoint.js';
+export type { NodeEndpoint, TlsMaterial } from './endpoint.js';
 
 /** undici, imported on first use: importing Berth never loads it (Bun and Deno never do). */
 let undici: Promise<typeof import('undici')> | undefined;
 
-/** Options of {@link createNodeTransport}. */
-export interface NodeTransportOptions {
-  /** Milliseconds to establish a connection. Default 5000. */
-  connectTimeout?: number;
-  /** Default milliseconds to wait for response headers, when a request sets none. Default 60000. */
-  headersTimeout?: number;
-  /** Most connections kept to the engine at once. Default 64. */
-  connections?: number;
-  /** The address that errors name, when it is not the socket's own (an SSH bridge names the `ssh://` engine). */
-  address?: string;
-}
+/** Options of {@link createNodeTransport}: those of every runtime's socket transport. */
+export type NodeTransportOptions = SocketTransportOptions;
 
 /**
  * The Node transport: undici's connection pool for plain requests (keep-alive, streaming bodies,
@@ -74,7 +64,7 @@ export function createNodeTransport(endpoint: NodeEndpoint, options: NodeTranspo
     throw connectionError(address, error);
   };
 
-  return {
+  const transport: Transport = {
     address,
     async request(request) {
       let pool: Pool;
@@ -89,9 +79,18 @@ export function createNodeTransport(endpoint: NodeEndpoint, options: NodeTranspo
       return hijack(endpoint, address, connectTimeout, defaultHeadersTimeout, request);
     },
     async close() {
-      await (await getPool()).close();
+      // Never loads undici just to close it: no request, no pool.
+      const pending = poolPromise;
+      poolPromise = undefined;
+      const pool = await pending?.catch(() => undefined);
+      if (!pool) return;
+      // Idle connections close now; requests and streams in flight keep theirs until they end,
+      // and close() does not wait for them (a followed log stream may run for hours).
+      const closing = pool.close().catch(() => {});
+      if (pool.stats.running === 0 && pool.stats.pending === 0) await closing;
     },
   };
+  return tls ? explainTlsFailures(transport, Boolean(tls.cert && tls.key)) : transport;
 }
 
 function pemOf(value: string | Uint8Array | undefined): string | Buffer | undefined {
@@ -115,61 +114,46 @@ async function hijack(
   signal?.throwIfAborted();
   // Check the body before connecting, so that a wrong body never leaves a socket open.
   const bodyBytes = hijackBody(request);
-  const socket: Socket = await new Promise<Socket>((resolve, reject) => {
-    let sock: Socket;
-    const cleanup = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onConnectAbort);
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(connectionError(address, error));
-    };
-    // An abort while connecting ends the call at once, with the signal's reason.
-    const onConnectAbort = () => {
-      cleanup();
-      sock.off('error', onError);
-      sock.on('error', () => {});
-      sock.destroy();
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      sock.destroy();
-      reject(connectionError(address, Object.assign(new Error('connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' })));
-    }, connectTimeout);
-    const ready = () => {
-      cleanup();
-      sock.off('error', onError);
-      resolve(sock);
-    };
-    signal?.addEventListener('abort', onConnectAbort, { once: true });
-    try {
-      if (endpoint.kind === 'unix') {
-        sock = netConnect({ path: endpoint.socketPath, allowHalfOpen: true }, ready);
-      } else if (endpoint.tls) {
-        const t = endpoint.tls;
-        const tlsOptions: ConnectionOptions = {
-          host: endpoint.host,
-          port: endpoint.port,
-          ca: pemOf(t.ca),
-          cert: pemOf(t.cert),
-          key: pemOf(t.key),
-          rejectUnauthorized: t.verify !== false,
-          servername: servername(endpoint.host),
+  const socket = await connectWithin(
+    (cancel) =>
+      new Promise<Socket>((resolve, reject) => {
+        let sock: Socket;
+        const ready = () => {
+          sock.off('error', reject);
+          resolve(sock);
         };
-        sock = tlsConnect(tlsOptions, ready);
-      } else {
-        sock = netConnect({ host: endpoint.host, port: endpoint.port, allowHalfOpen: true }, ready);
-      }
-    } catch (error) {
-      // Bad options (a port out of range, an invalid PEM) throw at once: same typed error, nothing left running.
-      cleanup();
-      reject(connectionError(address, error));
-      return;
-    }
-    sock.once('error', onError);
-  });
+        if (endpoint.kind === 'unix') {
+          sock = netConnect({ path: endpoint.socketPath, allowHalfOpen: true }, ready);
+        } else if (endpoint.tls) {
+          const t = endpoint.tls;
+          const tlsOptions: ConnectionOptions = {
+            host: endpoint.host,
+            port: endpoint.port,
+            ca: pemOf(t.ca),
+            cert: pemOf(t.cert),
+            key: pemOf(t.key),
+            rejectUnauthorized: t.verify !== false,
+            servername: servername(endpoint.host),
+          };
+          sock = tlsConnect(tlsOptions, ready);
+        } else {
+          sock = netConnect({ host: endpoint.host, port: endpoint.port, allowHalfOpen: true }, ready);
+        }
+        sock.once('error', reject);
+        // The call gave up (time limit, abort): stop the attempt now, quietly.
+        cancel.addEventListener(
+          'abort',
+          () => {
+            sock.off('error', reject);
+            sock.on('error', () => {});
+            sock.destroy();
+          },
+          { once: true },
+        );
+      }),
+    (late) => late.destroy(),
+    { address, timeout: connectTimeout, signal },
+  );
   // Keep a listener so a late socket error never becomes an uncaught exception; reads surface it.
   socket.on('error', () => {});
   const host = endpoint.kind === 'unix' ? 'localhost' : `${endpoint.host}:${endpoint.port}`;

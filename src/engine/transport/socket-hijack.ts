@@ -10,7 +10,7 @@
  * @module
  */
 
-import { DockerError, DockerStreamError } from '../errors.js';
+import { DockerArgumentError, DockerError, DockerStreamError } from '../errors.js';
 import { connectionError } from './connection-error.js';
 import type { HijackedConnection, TransportRequest } from './types.js';
 
@@ -38,32 +38,35 @@ const encoder = new TextEncoder();
  * wrong body never leaves a socket open.
  *
  * @param request The request.
- * @throws DockerError for a streamed body.
+ * @throws DockerArgumentError for a streamed body.
  */
 export function hijackBody(request: TransportRequest): Uint8Array | undefined {
   if (typeof request.body === 'string') return encoder.encode(request.body);
   if (request.body instanceof Uint8Array) return request.body;
-  if (request.body !== undefined) throw new DockerError('a hijacked request takes its body as bytes or text');
+  if (request.body !== undefined) throw new DockerArgumentError('body', 'a hijacked request takes its body as bytes or text, not a stream');
   return undefined;
 }
 
 /**
- * Opens a connection with a time limit and the request's abort signal. A connection that comes
- * after the call gave up is closed at once.
+ * Opens a connection with a time limit and the request's abort signal: the one connect helper of
+ * every runtime's adapter. When the call gives up (time limit or abort), `cancel` aborts, so a
+ * connector that can stop an attempt in progress does (Node destroys its socket); a connection
+ * that still comes after that is closed at once.
  *
- * @param connect Opens the connection (a runtime's `connect`).
+ * @param connect Opens the connection (a runtime's `connect`); `cancel` aborts when the call gave up.
  * @param dispose Closes a connection that came too late.
  * @param options `address` for messages, `timeout` in milliseconds, the request's `signal`.
  * @throws DockerConnectionError when the connection fails or times out; the signal's reason when aborted.
  */
 export function connectWithin<T>(
-  connect: () => Promise<T>,
+  connect: (cancel: AbortSignal) => Promise<T>,
   dispose: (connection: T) => void,
   options: { address: string; timeout: number; signal?: AbortSignal | undefined },
 ): Promise<T> {
   const { address, timeout, signal } = options;
   return new Promise<T>((resolve, reject) => {
     let settled = false;
+    const cancel = new AbortController();
     const settle = (): boolean => {
       if (settled) return false;
       settled = true;
@@ -71,18 +74,21 @@ export function connectWithin<T>(
       signal?.removeEventListener('abort', onAbort);
       return true;
     };
-    const onAbort = () => {
-      if (settle()) reject(signal?.reason);
+    const giveUp = (reason: unknown) => {
+      if (!settle()) return;
+      cancel.abort(reason);
+      reject(reason);
     };
-    const timer = setTimeout(() => {
-      if (settle()) {
-        reject(connectionError(address, Object.assign(new Error('connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' })));
-      }
-    }, timeout);
+    const onAbort = () => giveUp(signal?.reason);
+    const timer = setTimeout(
+      () => giveUp(connectionError(address, Object.assign(new Error('connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' }))),
+      timeout,
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
     let pending: Promise<T>;
     try {
-      pending = connect();
+      pending = connect(cancel.signal);
     } catch (error) {
       if (settle()) reject(connectionError(address, error));
       return;
@@ -200,6 +206,9 @@ export async function hijackOverSocket(
     !upgraded && responseHeaders['content-length'] !== undefined ? Number(responseHeaders['content-length']) : Number.POSITIVE_INFINITY;
   const chunked = !upgraded && /chunked/i.test(responseHeaders['transfer-encoding'] ?? '');
   let finished = false;
+  // Set when the caller closes or cancels: the read that was pending then fails (premature close),
+  // and that is the end the caller asked for, not a broken connection.
+  let closedByCaller = false;
   const finish = () => {
     if (finished) return;
     finished = true;
@@ -223,6 +232,7 @@ export async function hijackOverSocket(
       }
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
+      if (closedByCaller) return;
       throw connectionError(address, error, 'the connection to the engine failed while reading the stream');
     } finally {
       finish();
@@ -235,6 +245,7 @@ export async function hijackOverSocket(
     body: {
       [Symbol.asyncIterator]: () => source,
       async cancel() {
+        closedByCaller = true;
         finish();
         await source.return(undefined);
       },
@@ -246,7 +257,10 @@ export async function hijackOverSocket(
       });
     },
     closeWrite: () => socket.closeWrite(),
-    close: finish,
+    close() {
+      closedByCaller = true;
+      finish();
+    },
   };
 }
 

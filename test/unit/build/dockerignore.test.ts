@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { unpackEntries } from '../../../src/engine/archive.js';
 import { cleanPath, DockerIgnore } from '../../../src/engine/build/dockerignore.js';
 import { packFolder } from '../../../src/engine/build/folder.js';
 import { DockerArgumentError } from '../../../src/engine/index.js';
 import { removeFolders, tempFolder } from '../../helpers/build.js';
+import { readTar } from '../../helpers/tar.js';
 
 function ignored(patterns: string, paths: string[]): string[] {
   const ignore = DockerIgnore.parse(patterns);
@@ -83,7 +83,7 @@ describe('packFolder', () => {
       'lib/util.js': 'u',
     });
     try {
-      const entries = await unpackEntries((await packFolder(dir, 'Dockerfile')).stream);
+      const entries = await readTar((await packFolder(dir, 'Dockerfile')).stream, () => true);
       expect(entries.map((e) => `${e.type} ${e.name}`).sort()).toEqual([
         'directory lib',
         'file .dockerignore',
@@ -104,7 +104,7 @@ describe('packFolder', () => {
     try {
       const { symlink } = await import('node:fs/promises');
       await symlink('target.txt', `${dir}/link.txt`);
-      const entries = await unpackEntries((await packFolder(dir, 'Dockerfile')).stream);
+      const entries = await readTar((await packFolder(dir, 'Dockerfile')).stream, () => true);
       expect(entries.find((e) => e.name === 'link.txt')?.type).toBe('symlink');
       await expect(packFolder(`${dir}/target.txt`, 'Dockerfile')).rejects.toThrow(DockerArgumentError);
     } finally {

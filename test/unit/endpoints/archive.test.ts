@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { unpackEntries } from '../../../src/engine/archive.js';
+import { readFirstEntry } from '../../../src/engine/archive.js';
 import { type DockerApiError, isDockerApiError, isDockerConnectionError } from '../../../src/engine/index.js';
 import { recordedBodyBytes } from '../../../src/engine/transport/recording.js';
 import { jsonOf, useReplay } from '../../helpers/replay.js';
@@ -37,9 +37,17 @@ describe('archives (replayed)', () => {
 
   it('getArchive decodes the path-stat header and streams the tar', async () => {
     const archive = await docker.containers.getArchive(id, '/tmp/hello.txt');
-    expect(archive.stat).toEqual({ name: 'hello.txt', size: TEXT.length, mode: 0o644, mtime: '2000-01-01T00:00:00Z', linkTarget: '' });
-    const entries = await unpackEntries(archive.body);
-    expect(entries.map((e) => [e.name, e.type, new TextDecoder().decode(e.data)])).toEqual([['hello.txt', 'file', TEXT]]);
+    expect(archive.stat).toEqual({
+      name: 'hello.txt',
+      size: TEXT.length,
+      type: 'file',
+      mode: 0o644,
+      fileMode: 0o644,
+      mtime: '2000-01-01T00:00:00Z',
+      linkTarget: '',
+    });
+    const entry = await readFirstEntry(archive.body, 'hello.txt', 1024);
+    expect([entry.type, new TextDecoder().decode(entry.data)]).toEqual(['file', TEXT]);
     expect(tracker.requests[0]?.path).toBe(`/v1.41/containers/${id}/archive?path=%2Ftmp%2Fhello.txt`);
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DockerClient } from '../../../src/engine/client.js';
 import { createFetchTransport } from '../../../src/engine/transport/fetch.js';
-import { cancelSafeFetch, REPLAY_BASE_URL, useReplay } from '../../helpers/replay.js';
+import { REPLAY_BASE_URL, useReplay } from '../../helpers/replay.js';
 
 const { docker, tracker } = useReplay('system');
 
@@ -29,7 +29,7 @@ describe('system (replayed)', () => {
   });
 
   it('an unpinned client negotiates the version with /_ping first, then uses it', async () => {
-    const negotiating = new DockerClient({ transport: createFetchTransport({ baseUrl: REPLAY_BASE_URL, fetch: cancelSafeFetch }) });
+    const negotiating = new DockerClient({ transport: createFetchTransport({ baseUrl: REPLAY_BASE_URL }) });
     await expect(negotiating.apiVersion()).resolves.toBe('1.41');
     await negotiating.system.version();
     expect(tracker.requests.map((r) => r.path)).toEqual(['/_ping', '/v1.41/version']);

@@ -93,7 +93,6 @@ describe('API version negotiation', () => {
 
   it.each([
     ['1.52', '/v1.47/containers/json'],
-    ['1.30', '/v1.41/containers/json'],
     ['1.43', '/v1.43/containers/json'],
     ['garbage', '/v1.41/containers/json'],
     [undefined, '/v1.41/containers/json'],
@@ -108,7 +107,45 @@ describe('API version negotiation', () => {
     expect([MIN_API_VERSION, MAX_API_VERSION]).toEqual(['1.41', '1.47']);
     expect(clampVersion('1.100')).toBe('1.47');
     expect(clampVersion('2.0')).toBe('1.47');
-    expect(clampVersion('1.9')).toBe('1.41');
+    expect(clampVersion('1.9')).toBe('1.9');
+  });
+
+  it('refuses an engine older than API 1.41 at negotiation, naming its version and what Berth needs', async () => {
+    const fake = fakeFetch((call) =>
+      call.url.pathname === '/_ping'
+        ? new Response('OK', { headers: { 'api-version': '1.40', server: 'Docker/19.03.15 (linux)' } })
+        : json([]),
+    );
+    const docker = new DockerClient({ transport: createFetchTransport({ fetch: fake.fetch, address: 'unix:///old.sock' }) });
+    const error = await rejection(docker.containers.list());
+    expect(error).toMatchObject({ code: 'BERTH_ERR_UNSUPPORTED_ENGINE' });
+    expect((error as Error).message).toBe(
+      'the engine at unix:///old.sock (Docker/19.03.15 (linux)) speaks Engine API 1.40 at most; Berth needs 1.41 or newer ' +
+        '(Docker Engine 20.10 or later, Podman 4 or later): upgrade the engine',
+    );
+    // Nothing but the ping was sent: no call went out with a version the engine does not speak.
+    expect(paths(fake.calls)).toEqual(['/_ping']);
+    await expect(docker.apiVersion()).rejects.toMatchObject({ code: 'BERTH_ERR_UNSUPPORTED_ENGINE' });
+  });
+
+  it('refuses a pinned apiVersion older than 1.41', () => {
+    expect(() => new DockerClient({ transport: createFetchTransport(), apiVersion: '1.40' })).toThrow(
+      /apiVersion: Berth speaks Engine API 1.41 or newer/,
+    );
+  });
+
+  it('refuses stopSignal below API 1.42 without sending the stop, and sends it from 1.42', async () => {
+    const old = engine('1.41');
+    const docker = new DockerClient({ transport: createFetchTransport({ fetch: old.fetch }) });
+    await expect(docker.containers.stop('abc', { stopSignal: 'SIGINT' })).rejects.toMatchObject({
+      code: 'BERTH_ERR_UNSUPPORTED_ENGINE',
+      message: 'stopSignal needs Engine API 1.42 or newer; the engine speaks 1.41',
+    });
+    expect(paths(old.calls)).toEqual(['/_ping']);
+    const newer = fakeFetch((call) => (call.url.pathname === '/_ping' ? ping('1.43') : new Response(null, { status: 204 })));
+    const current = new DockerClient({ transport: createFetchTransport({ fetch: newer.fetch }) });
+    await current.containers.stop('abc', { stopSignal: 'SIGINT', timeout: 1 });
+    expect(newer.calls[1]?.url.search).toBe('?t=1&signal=SIGINT');
   });
 
   it('skips /_ping entirely with a pinned apiVersion', async () => {

@@ -11,7 +11,7 @@ import {
   recordedBodyBytes,
 } from '../../../src/engine/transport/recording.js';
 import type { HijackedConnection, Transport, TransportRequest, TransportResponse } from '../../../src/engine/transport/types.js';
-import { cancelSafeFetch, FIXTURES_DIR, fixtureHandlers, loadFixtures, REPLAY_BASE_URL, ReplayTracker } from '../../helpers/replay.js';
+import { FIXTURES_DIR, fixtureHandlers, loadFixtures, REPLAY_BASE_URL, ReplayTracker } from '../../helpers/replay.js';
 
 const utf8 = new TextEncoder();
 
@@ -245,9 +245,7 @@ describe('recording a replay reproduces every committed fixture', () => {
       const tracker = new ReplayTracker(scenario.exchanges);
       server.resetHandlers(...fixtureHandlers(scenario.exchanges, { tracker }));
       const recorded: RecordedExchange[] = [];
-      const transport = createRecordingTransport(createFetchTransport({ baseUrl: REPLAY_BASE_URL, fetch: cancelSafeFetch }), (e) =>
-        recorded.push(e),
-      );
+      const transport = createRecordingTransport(createFetchTransport({ baseUrl: REPLAY_BASE_URL }), (e) => recorded.push(e));
       for (const exchange of scenario.exchanges) {
         const { request } = exchange;
         const response = await transport.request({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DockerStreamError } from '../../../src/engine/errors.js';
-import { collectFrames, concatBytes, iterateReadable } from '../../../src/engine/stream/collect.js';
+import { concatBytes, iterateReadable } from '../../../src/engine/stream/collect.js';
 import { demuxStream, encodeFrame, FrameDecoder, rawStream, type StdFrame, type StdStreamName } from '../../../src/engine/stream/demux.js';
 
 const utf8 = new TextEncoder();
@@ -283,26 +283,6 @@ describe('encodeFrame', () => {
 });
 
 describe('collect helpers', () => {
-  it('collectFrames separates stdout and stderr', async () => {
-    const result = await collectFrames(demuxStream(fromChunks([fixture.subarray(0, 12345), fixture.subarray(12345)])));
-    expect(sameBytes(result.stdout, expected.stdout)).toBe(true);
-    expect(sameBytes(result.stderr, expected.stderr)).toBe(true);
-    expect(result.truncated).toBe(false);
-  });
-
-  it('collectFrames keeps at most maxBytes per stream and sets truncated', async () => {
-    const frames: StdFrame[] = [
-      { stream: 'stdout', data: text('abc') },
-      { stream: 'stderr', data: text('xy') },
-      { stream: 'stdout', data: text('defg') },
-      { stream: 'stdout', data: text('h') },
-    ];
-    const result = await collectFrames(fromChunksOf(frames), { maxBytes: 5 });
-    expect(new TextDecoder().decode(result.stdout)).toBe('abcde');
-    expect(new TextDecoder().decode(result.stderr)).toBe('xy');
-    expect(result.truncated).toBe(true);
-  });
-
   it('concatBytes joins in order and always copies', () => {
     const a = text('ab');
     const joined = concatBytes([a]);
@@ -352,7 +332,3 @@ describe('collect helpers', () => {
     await expect(drain(iterateReadable(stream))).rejects.toThrow('socket hang up');
   });
 });
-
-async function* fromChunksOf<T>(items: readonly T[]): AsyncGenerator<T> {
-  for (const x of items) yield x;
-}
