@@ -65,7 +65,6 @@ function runnerSource(): Promise<string> {
   return source;
 }
 
-
 /** A block the runner is running: collects its messages until the exit message or the runner's end. */
 interface Pending {
   nonce: string;
