@@ -15,7 +15,8 @@ export type DockerErrorCode =
   | 'BERTH_ERR_API'
   | 'BERTH_ERR_STREAM'
   | 'BERTH_ERR_INVALID_ARGUMENT'
-  | 'BERTH_ERR_EXECUTOR';
+  | 'BERTH_ERR_EXECUTOR'
+  | 'BERTH_ERR_FIXTURE_MISMATCH';
 
 /** Base class of every error Berth throws. `code` is stable; `message` is for people. */
 export class DockerError extends Error {
