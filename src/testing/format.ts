@@ -69,9 +69,10 @@ export interface RecordedResponse {
    */
   truncated?: boolean;
   /**
-   * Streams only: the body ended after the client had sent this many more requests (a block that
-   * timed out ends when the kill arrives). A replay holds the end of the body until as many later
-   * requests have arrived, so code that reacts to a silent stream sees the same order of events.
+   * Streams only: the body ended after the client had sent the next this-many recorded requests
+   * (the output of a block that timed out ends when the kill arrives). A replay holds the end of
+   * the body until those exchanges have been used, so code that reacts to a silent stream sees
+   * the same order of events.
    */
   endsAfter?: number;
 }
@@ -272,7 +273,10 @@ export function recordedBodyChunks(body: RecordedBody | null): Uint8Array[] {
   if ('text' in body) return (body.text.match(/[^\n]*\n|[^\n]+$/g) ?? []).map((line) => encoder.encode(line));
   if ('base64' in body) return [base64ToBytes(body.base64)];
   return body.frames.map((frame) =>
-    encodeFrame(STREAM_NAMES.indexOf(frame.stream) as 0 | 1 | 2 | 3, 'text' in frame ? encoder.encode(frame.text) : base64ToBytes(frame.base64)),
+    encodeFrame(
+      STREAM_NAMES.indexOf(frame.stream) as 0 | 1 | 2 | 3,
+      'text' in frame ? encoder.encode(frame.text) : base64ToBytes(frame.base64),
+    ),
   );
 }
 

@@ -62,8 +62,8 @@ export async function mswHandlers(dir: string, options: MswHandlersOptions = {})
       if (!isFixtureMismatchError(error)) throw error;
       return msw.HttpResponse.json({ message: error.message }, { status: 500, headers: { 'x-berth-fixture-mismatch': '1' } });
     }
-    const { response, arrived } = answer;
-    const body = session.body(response, arrived, request.signal);
+    const { response, index } = answer;
+    const body = session.body(response, index, request.signal);
     const empty = response.status === 204 || response.status === 304 || request.method === 'HEAD' || response.body === null;
     if (empty) await body.cancel();
     const iterator = empty ? undefined : body[Symbol.asyncIterator]();

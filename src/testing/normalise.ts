@@ -83,7 +83,7 @@ export interface NormaliserOptions {
   hostName?: string | undefined;
 }
 
-type Kind = 'hex' | 'uuid' | 'nonce' | 'tmp';
+type Kind = 'hex' | 'uuid' | 'nonce' | 'tmp' | 'address';
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -122,6 +122,13 @@ export class Normaliser {
         return fakeId(n, real.length).replace(/^0/, 'n');
       case 'tmp':
         return `/berth-tmp-${n}`;
+      case 'address':
+        if (real.includes(':') && !real.includes('.')) {
+          return /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i.test(real)
+            ? `02:42:0a:00:00:${(n % 256).toString(16).padStart(2, '0')}`
+            : `fd00::${n.toString(16)}`;
+        }
+        return `10.0.${Math.floor(n / 256) % 256}.${n % 256}`;
     }
   }
 
@@ -150,7 +157,15 @@ export class Normaliser {
       placeholders.push(placeholder);
     }
     const build = (list: string[]) =>
-      list.length ? new RegExp([...list].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g') : undefined;
+      list.length
+        ? new RegExp(
+            [...list]
+              .sort((a, b) => b.length - a.length)
+              .map(escapeRegExp)
+              .join('|'),
+            'g',
+          )
+        : undefined;
     this.#literals = build(literals);
     this.#placeholders = build(placeholders);
   }
@@ -176,6 +191,8 @@ export class Normaliser {
     if (typeof value === 'string') {
       if (this.#hostName !== undefined && value === this.#hostName) return FIXED_HOST_NAME;
       if (key !== undefined && /(?:^|\.)pid$/i.test(key) && /^[1-9]\d*$/.test(value)) return String(FIXED_PID);
+      // A container's addresses on a network depend on what else runs on the engine.
+      if (key !== undefined && value !== '' && /^(?:IPAddress|GlobalIPv6Address|MacAddress)$/.test(key)) return this.#map('address', value);
       const text = this.text(value);
       return key === 'Status' ? text.replace(STATUS_DURATION, '$1Less than a second') : text;
     }
@@ -199,7 +216,8 @@ export class Normaliser {
     if ('json' in body) return { json: this.#json(body.json) };
     if ('jsonLines' in body) return { jsonLines: body.jsonLines.map((v) => this.#json(v)) };
     if ('text' in body) return { text: this.text(body.text) };
-    if ('frames' in body) return { frames: body.frames.map((f): RecordedFrame => ('text' in f ? { stream: f.stream, text: this.text(f.text) } : f)) };
+    if ('frames' in body)
+      return { frames: body.frames.map((f): RecordedFrame => ('text' in f ? { stream: f.stream, text: this.text(f.text) } : f)) };
     return { base64: normaliseTarBase64(body.base64) };
   }
 
@@ -307,7 +325,9 @@ export class Normaliser {
       else if ('jsonLines' in body) restored = { jsonLines: body.jsonLines.map((v) => this.#restoreJson(v)) };
       else if ('text' in body) restored = { text: this.restoreText(body.text) };
       else if ('frames' in body)
-        restored = { frames: body.frames.map((f): RecordedFrame => ('text' in f ? { stream: f.stream, text: this.restoreText(f.text) } : f)) };
+        restored = {
+          frames: body.frames.map((f): RecordedFrame => ('text' in f ? { stream: f.stream, text: this.restoreText(f.text) } : f)),
+        };
     }
     return { ...response, headers, body: restored };
   }

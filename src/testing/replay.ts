@@ -18,11 +18,11 @@ import { FixtureMismatchError, type NearestExchange } from './errors.js';
 import {
   concat,
   encodeRequestBody,
-  readRequestBody,
   type RecordedBody,
   type RecordedExchange,
   type RecordedRequest,
   type RecordedResponse,
+  readRequestBody,
   recordedBodyBytes,
   recordedBodyChunks,
   utf8,
@@ -50,10 +50,11 @@ export class ReplaySession {
   readonly #normaliser: Normaliser;
   readonly #order: 'strict' | 'any';
   readonly #used: boolean[];
+  readonly #finished: boolean[];
   #inFlight = 0;
   #received = 0;
   #lastServed: { index: number; request: RecordedRequest } | undefined;
-  readonly #waiters: Array<{ until: number; resolve: () => void }> = [];
+  readonly #waiters: Array<{ done: () => boolean; resolve: () => void }> = [];
 
   constructor(recording: Recording, normaliser: Normaliser, options: ReplayOptions = {}) {
     const order = options.order ?? 'strict';
@@ -64,6 +65,7 @@ export class ReplaySession {
     this.#normaliser = normaliser;
     this.#order = order;
     this.#used = recording.exchanges.map(() => false);
+    this.#finished = recording.exchanges.map(() => false);
   }
 
   /** Indexes of the exchanges no request has used yet. */
@@ -71,14 +73,18 @@ export class ReplaySession {
     return this.#used.flatMap((used, i) => (used ? [] : [i]));
   }
 
-  /** Resolves once `count` requests in all have arrived. */
-  #requestsArrived(count: number): Promise<void> {
-    if (this.#received >= count) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ until: count, resolve }));
+  /** Resolves once every exchange in `indexes` has answered a request and its body has ended. */
+  #usedAll(indexes: readonly number[]): Promise<void> {
+    const done = () => indexes.every((i) => this.#finished[i] === true);
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ done, resolve }));
   }
 
   /** Matches a request; returns the exchange and its answer with this run's values restored. */
-  async answer(request: TransportRequest, hijacked: boolean): Promise<{ exchange: RecordedExchange; response: RecordedResponse; arrived: number }> {
+  async answer(
+    request: TransportRequest,
+    hijacked: boolean,
+  ): Promise<{ exchange: RecordedExchange; response: RecordedResponse; index: number }> {
     const bytes = await readRequestBody(request.body);
     const contentType = request.headers['content-type'];
     const got = this.#normaliser.request({
@@ -88,18 +94,11 @@ export class ReplaySession {
       body: encodeRequestBody(bytes, contentType),
     });
     const arrived = ++this.#received;
-    for (let i = this.#waiters.length - 1; i >= 0; i--) {
-      const waiter = this.#waiters[i] as { until: number; resolve: () => void };
-      if (arrived >= waiter.until) {
-        this.#waiters.splice(i, 1);
-        waiter.resolve();
-      }
-    }
     const index = this.#select(got, hijacked, arrived);
     this.#used[index] = true;
     const exchange = this.recording.exchanges[index] as RecordedExchange;
     this.#lastServed = { index, request: got };
-    return { exchange, response: this.#normaliser.restore(exchange.response), arrived };
+    return { exchange, response: this.#normaliser.restore(exchange.response), index };
   }
 
   #select(got: RecordedRequest, hijacked: boolean, arrived: number): number {
@@ -137,7 +136,9 @@ export class ReplaySession {
     const pick = (test: (e: RecordedExchange) => boolean) => unused.find((i) => test(exchanges[i] as RecordedExchange));
     const strictFirst = this.#order === 'strict' ? expected : undefined;
     const near =
-      (strictFirst !== undefined && shape((exchanges[strictFirst] as RecordedExchange).request.path) === shape(got.path) ? strictFirst : undefined) ??
+      (strictFirst !== undefined && shape((exchanges[strictFirst] as RecordedExchange).request.path) === shape(got.path)
+        ? strictFirst
+        : undefined) ??
       pick((e) => e.request.method === got.method && pathname(e.request.path) === pathname(got.path)) ??
       pick((e) => e.request.method === got.method && shape(e.request.path) === shape(got.path)) ??
       strictFirst ??
@@ -166,13 +167,21 @@ export class ReplaySession {
   }
 
   /** A stream body of a recorded response: chunk by chunk, its end held as recorded. */
-  body(response: RecordedResponse, arrived: number, signal: AbortSignal | undefined, gate?: Promise<void>): TransportResponseBody {
+  body(response: RecordedResponse, index: number, signal: AbortSignal | undefined, gate?: Promise<void>): TransportResponseBody {
     this.#inFlight++;
     let finished = false;
     const finish = () => {
       if (finished) return;
       finished = true;
       this.#inFlight--;
+      this.#finished[index] = true;
+      for (let i = this.#waiters.length - 1; i >= 0; i--) {
+        const waiter = this.#waiters[i] as { done: () => boolean; resolve: () => void };
+        if (waiter.done()) {
+          this.#waiters.splice(i, 1);
+          waiter.resolve();
+        }
+      }
     };
     let cancel!: () => void;
     const cancelled = new Promise<void>((resolve) => {
@@ -185,7 +194,10 @@ export class ReplaySession {
     });
     const chunks = recordedBodyChunks(response.body);
     const streamed = chunks.length > 1 || response.endsAfter !== undefined || response.truncated === true;
-    const hold = response.endsAfter !== undefined ? this.#requestsArrived(arrived + response.endsAfter) : undefined;
+    // The requests that were sent before this stream ended when recording (the next ones in the
+    // recording): its end waits until they have been sent again.
+    const hold =
+      response.endsAfter !== undefined ? this.#usedAll(Array.from({ length: response.endsAfter }, (_, k) => index + 1 + k)) : undefined;
     const stop = () => isCancelled || signal?.aborted === true;
     return {
       async *[Symbol.asyncIterator]() {
@@ -198,7 +210,11 @@ export class ReplaySession {
             if (stop()) break;
             yield chunk;
           }
-          if (hold && !stop()) await Promise.race([hold, cancelled, aborted]);
+          if (hold && !stop()) {
+            await Promise.race([hold, cancelled, aborted]);
+            // Let the code that read those answers act on them (it did before this stream ended).
+            await new Promise((resolve) => setTimeout(resolve, 0));
+          }
           // A stream the client stopped reading while recording has no recorded end.
           if (response.truncated && !stop()) await Promise.race([cancelled, aborted]);
           if (signal?.aborted && !isCancelled) throw signal.reason;
@@ -255,7 +271,11 @@ function sortedQuery(query: string): string {
     .join('&');
 }
 
-function bodyDifference(recorded: RecordedBody | null | undefined, got: RecordedBody | null | undefined, where: string): string | undefined {
+function bodyDifference(
+  recorded: RecordedBody | null | undefined,
+  got: RecordedBody | null | undefined,
+  where: string,
+): string | undefined {
   if ((recorded ?? null) === null && (got ?? null) === null) return undefined;
   if (!recorded) return `${where}: recorded none, sent ${describeBody(got ?? null)}`;
   if (!got) return `${where}: recorded ${describeBody(recorded)}, sent none`;
@@ -316,12 +336,12 @@ export function createReplayTransport(session: ReplaySession, address: string): 
     address,
     async request(request: TransportRequest): Promise<TransportResponse> {
       request.signal?.throwIfAborted();
-      const { response, arrived } = await session.answer(request, false);
-      return { status: response.status, headers: { ...response.headers }, body: session.body(response, arrived, request.signal) };
+      const { response, index } = await session.answer(request, false);
+      return { status: response.status, headers: { ...response.headers }, body: session.body(response, index, request.signal) };
     },
     async hijack(request: TransportRequest): Promise<HijackedConnection> {
       request.signal?.throwIfAborted();
-      const { exchange, response, arrived } = await session.answer(request, true);
+      const { exchange, response, index } = await session.answer(request, true);
       const recordedStdin = exchange.request.stdin ?? null;
       const wantLength = recordedBodyBytes(recordedStdin).length;
       const written: Uint8Array[] = [];
@@ -352,7 +372,7 @@ export function createReplayTransport(session: ReplaySession, address: string): 
         }
       };
       if (wantLength === 0) check();
-      const body = session.body(response, arrived, request.signal, gate);
+      const body = session.body(response, index, request.signal, gate);
       const encoder = new TextEncoder();
       let open = true;
       return {
@@ -360,7 +380,12 @@ export function createReplayTransport(session: ReplaySession, address: string): 
         headers: { ...response.headers },
         body,
         async write(data) {
-          if (!open) throw new FixtureMismatchError('write after closeWrite on a replayed connection', { request: { method: request.method, path: request.path }, nearest: undefined, dir: session.recording.dir });
+          if (!open)
+            throw new FixtureMismatchError('write after closeWrite on a replayed connection', {
+              request: { method: request.method, path: request.path },
+              nearest: undefined,
+              dir: session.recording.dir,
+            });
           const bytes = typeof data === 'string' ? encoder.encode(data) : data.slice();
           written.push(bytes);
           writtenLength += bytes.length;

@@ -39,7 +39,10 @@ export function readRecording(dir: string): Recording {
     throw new DockerArgumentError('dir', `no recording in ${absolute}: cannot read meta.json (${(error as Error).message})`);
   }
   if (meta.format !== FIXTURE_FORMAT) {
-    throw new DockerArgumentError('dir', `${join(absolute, 'meta.json')} is format ${JSON.stringify(meta.format)}, expected ${FIXTURE_FORMAT}`);
+    throw new DockerArgumentError(
+      'dir',
+      `${join(absolute, 'meta.json')} is format ${JSON.stringify(meta.format)}, expected ${FIXTURE_FORMAT}`,
+    );
   }
   const files = Array.isArray(meta.exchanges)
     ? meta.exchanges
@@ -174,7 +177,10 @@ export class RecordingSession {
     const exchanges = this.exchanges();
     mkdirSync(this.dir, { recursive: true });
     const width = Math.max(2, String(exchanges.length).length);
-    const files = exchanges.map((exchange, i) => ({ name: exchangeFileName(i, exchange, width), text: `${JSON.stringify(exchange, null, 2)}\n` }));
+    const files = exchanges.map((exchange, i) => ({
+      name: exchangeFileName(i, exchange, width),
+      text: `${JSON.stringify(exchange, null, 2)}\n`,
+    }));
     for (const name of readdirSync(this.dir)) {
       if (/^\d+-.*\.json$/.test(name) && !files.some((f) => f.name === name)) rmSync(join(this.dir, name));
     }

@@ -20,7 +20,8 @@ const scenarios = (await import(new URL('./scenarios.ts', import.meta.url).href)
 
 const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ?? process.argv.slice(2);
 const [scenario, mode, dir, order] = args;
-if (!scenario || !mode || (mode !== 'env' && !dir)) throw new Error('usage: child.ts <engine|executor> <record|replay|env> <dir> [strict|any]');
+if (!scenario || !mode || (mode !== 'env' && !dir))
+  throw new Error('usage: child.ts <engine|executor> <record|replay|env> <dir> [strict|any]');
 const docker =
   mode === 'record'
     ? testing.recordingClient(dir as string)
@@ -42,3 +43,6 @@ if (scenario === 'engine') {
 }
 await docker.close();
 console.log(JSON.stringify(result));
+// Deno keeps the process alive for the executor's pending AbortSignal.timeout timers (Node and
+// Bun do not): leave at once. Under BERTH_RECORD the recording is written by close() above.
+(globalThis as { Deno?: { exit(code: number): never } }).Deno?.exit(0);

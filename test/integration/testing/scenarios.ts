@@ -54,7 +54,11 @@ export async function engineScenario(docker: DockerClient, options: EngineScenar
     const tty = await docker.exec.run(Id, ['sh', '-c', 'echo one; sleep 0.2; echo two'], { tty: true });
     out.tty = { stdout: tty.stdout, exitCode: tty.exitCode };
     const chunks: string[] = [];
-    const { Id: execId } = await docker.exec.create(Id, { Cmd: ['sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 0.1; done'], AttachStdout: true, AttachStderr: true });
+    const { Id: execId } = await docker.exec.create(Id, {
+      Cmd: ['sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 0.1; done'],
+      AttachStdout: true,
+      AttachStderr: true,
+    });
     for await (const frame of await docker.exec.start(execId)) chunks.push(`${frame.stream}:${decode(frame.data)}`);
     out.chunks = chunks;
     await docker.containers.putFiles(Id, '/tmp', [{ path: 'note.txt', data: 'a note\n' }]);
@@ -87,7 +91,12 @@ async function tarOf(name: string, text: string): Promise<Uint8Array> {
   put(108, '0000000\0');
   put(116, '0000000\0');
   put(124, `${data.length.toString(8).padStart(11, '0')}\0`);
-  put(136, `${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`);
+  put(
+    136,
+    `${Math.floor(Date.now() / 1000)
+      .toString(8)
+      .padStart(11, '0')}\0`,
+  );
   put(148, '        ');
   put(156, '0');
   put(257, 'ustar\x0000');
@@ -101,7 +110,14 @@ async function tarOf(name: string, text: string): Promise<Uint8Array> {
 }
 
 /** The fields of a result that a replay must reproduce. */
-function fields(result: { exitCode: number; output: string; stdout: string; stderr: string; timedOut: boolean; codeFile: string | undefined }) {
+function fields(result: {
+  exitCode: number;
+  output: string;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  codeFile: string | undefined;
+}) {
   return {
     exitCode: result.exitCode,
     output: result.output,
