@@ -67,6 +67,7 @@ const TIME_QUERY = new Map([
 /** Fields of `/info` that change from call to call or with what else runs on the engine. */
 const INFO_COUNTERS: Record<string, number> = {
   Containers: 1,
+  Images: 2,
   ContainersRunning: 1,
   ContainersPaused: 0,
   ContainersStopped: 0,
@@ -174,7 +175,7 @@ export class Normaliser {
   text(value: string): string {
     for (const match of value.matchAll(NONCE_ENV)) this.#map('nonce', match[1] as string);
     let out = value;
-    if (this.#tmp) out = out.replace(this.#tmp, (path) => this.#map('tmp', path));
+    if (this.#tmp) out = out.replace(this.#tmp, (path) => (isTempFolder(path) ? this.#map('tmp', path) : path));
     if (this.#literals) out = out.replace(this.#literals, (real) => this.#forward.get(real) ?? real);
     out = out.replace(HEX_ID, (id) => this.#map('hex', id));
     out = out.replace(HEX12, (short) => {
@@ -333,6 +334,16 @@ export class Normaliser {
   }
 }
 
+/**
+ * Whether `<root>/<name>` looks like a folder made by `mkdtemp` (a prefix ending in `-`, `_` or `.`
+ * and six random letters and digits, e.g. `/tmp/berth-Ab3xYz`), not a path that merely lies under
+ * the temp root (`/tmp/missing.txt` inside a container).
+ */
+function isTempFolder(path: string): boolean {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  return /^[^/]*[-_.][A-Za-z0-9]{6}$/.test(name);
+}
+
 /** Times in the query become fixed: `since` {@link FIXED_UNIX}, `until` a minute later. */
 function normaliseQueryTimes(path: string): string {
   const q = path.indexOf('?');
@@ -375,14 +386,21 @@ export function normaliseTar(bytes: Uint8Array): Uint8Array {
   const mtime = `${FIXED_UNIX.toString(8).padStart(11, '0')}\0`;
   let pos = 0;
   while (pos + 512 <= out.length && magic(pos) === 'ustar') {
+    const size = Number.parseInt(String.fromCharCode(...out.subarray(pos + 124, pos + 136)).replace(/[\0 ]/g, '') || '0', 8);
+    const next = pos + 512 + Math.ceil(size / 512) * 512;
+    const current = Number.parseInt(String.fromCharCode(...out.subarray(pos + 136, pos + 148)).replace(/[\0 ]/g, '') || '0', 8);
+    // Already the fixed time: the header (and its checksum's layout) stays as it was.
+    if (current === FIXED_UNIX) {
+      pos = next;
+      continue;
+    }
     for (let i = 0; i < 12; i++) out[pos + 136 + i] = mtime.charCodeAt(i);
     for (let i = 0; i < 8; i++) out[pos + 148 + i] = 32;
     let sum = 0;
     for (let i = 0; i < 512; i++) sum += out[pos + i] as number;
     const checksum = `${sum.toString(8).padStart(6, '0')}\0 `;
     for (let i = 0; i < 8; i++) out[pos + 148 + i] = checksum.charCodeAt(i);
-    const size = Number.parseInt(String.fromCharCode(...out.subarray(pos + 124, pos + 136)).replace(/[\0 ]/g, '') || '0', 8);
-    pos += 512 + Math.ceil(size / 512) * 512;
+    pos = next;
   }
   return out;
 }

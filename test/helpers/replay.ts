@@ -16,7 +16,7 @@ import { type SetupServer, setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { DockerClient } from '../../src/engine/client.js';
 import { createFetchTransport } from '../../src/engine/transport/fetch.js';
-import { type RecordedBody, type RecordedExchange, recordedBodyBytes } from '../../src/engine/transport/recording.js';
+import { type RecordedBody, type RecordedExchange, recordedBodyBytes } from '../../src/testing/format.js';
 
 /** Where the committed fixtures live. */
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { unpackEntries } from '../../../src/engine/archive.js';
 import { type DockerApiError, isDockerApiError, isDockerConnectionError } from '../../../src/engine/index.js';
-import { recordedBodyBytes } from '../../../src/engine/transport/recording.js';
+import { recordedBodyBytes } from '../../../src/testing/format.js';
 import { jsonOf, useReplay } from '../../helpers/replay.js';
 
 const replay = useReplay('archive');

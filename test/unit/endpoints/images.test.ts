@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type DockerApiError, isDockerApiError, isDockerStreamError, type ProgressMessage } from '../../../src/engine/index.js';
-import { recordedBodyBytes } from '../../../src/engine/transport/recording.js';
+import { recordedBodyBytes } from '../../../src/testing/format.js';
 import { jsonOf, useReplay } from '../../helpers/replay.js';
 
 const replay = useReplay('images');
