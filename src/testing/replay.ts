@@ -7,6 +7,7 @@
  * @module
  */
 
+import { DockerArgumentError } from '../engine/errors.js';
 import type {
   HijackedConnection,
   Transport,
@@ -59,7 +60,7 @@ export class ReplaySession {
   constructor(recording: Recording, normaliser: Normaliser, options: ReplayOptions = {}) {
     const order = options.order ?? 'strict';
     if (order !== 'strict' && order !== 'any') {
-      throw new TypeError(`replayClient: order must be 'strict' or 'any', got ${JSON.stringify(order)}`);
+      throw new DockerArgumentError('order', `must be 'strict' or 'any', got ${JSON.stringify(order)}`);
     }
     this.recording = recording;
     this.#normaliser = normaliser;
