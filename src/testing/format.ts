@@ -9,6 +9,7 @@
  * @module
  */
 
+import { concatBytes } from '../engine/stream/collect.js';
 import { encodeFrame } from '../engine/stream/demux.js';
 import type { TransportRequest } from '../engine/transport/types.js';
 
@@ -256,7 +257,7 @@ function parseFrames(bytes: Uint8Array): RecordedFrame[] | undefined {
  * @param body A recorded body (`request.body` or `response.body` of a {@link RecordedExchange}).
  */
 export function recordedBodyBytes(body: RecordedBody | null): Uint8Array {
-  return concat(recordedBodyChunks(body));
+  return concatBytes(recordedBodyChunks(body));
 }
 
 /**
@@ -287,19 +288,6 @@ export function utf8(bytes: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Joins byte chunks into one array. */
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const chunk of chunks) total += chunk.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 /**
@@ -333,5 +321,5 @@ export async function readRequestBody(body: TransportRequest['body']): Promise<U
   if (body instanceof Uint8Array) return body;
   const chunks: Uint8Array[] = [];
   for await (const chunk of body) chunks.push(chunk);
-  return concat(chunks);
+  return concatBytes(chunks);
 }

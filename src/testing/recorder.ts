@@ -9,6 +9,7 @@
  * @module
  */
 
+import { concatBytes } from '../engine/stream/collect.js';
 import type {
   HijackedConnection,
   Transport,
@@ -18,7 +19,6 @@ import type {
   TransportResponseBody,
 } from '../engine/transport/types.js';
 import {
-  concat,
   encodeRequestBody,
   encodeResponseBody,
   isMultiplexed,
@@ -114,7 +114,7 @@ export function createRecordingTransport(
       const body = recordBody(connection.body, undefined, (bytes, complete) => {
         const recorded = responseOf(request, sent.bytes(), connection.status, connection.headers, bytes);
         if (!complete) recorded.truncated = true;
-        const stdin = concat(written);
+        const stdin = concatBytes(written);
         onExchange({
           exchange: {
             request: { ...requestOf(request, sent.bytes()), stdin: encodeRequestBody(stdin, undefined) },
@@ -161,7 +161,7 @@ function copyRequestBody(body: TransportRequestBody | undefined): { body: Transp
       yield chunk;
     }
   }
-  return { body: tee(), bytes: () => concat(chunks) };
+  return { body: tee(), bytes: () => concatBytes(chunks) };
 }
 
 /**
@@ -186,7 +186,7 @@ function recordBody(
   const report = () => {
     if (reported) return;
     reported = true;
-    done(concat(chunks), ended);
+    done(concatBytes(chunks), ended);
   };
   const take = (chunk: Uint8Array) => {
     chunks.push(chunk.slice());

@@ -8,6 +8,7 @@
  */
 
 import { DockerArgumentError } from '../engine/errors.js';
+import { concatBytes } from '../engine/stream/collect.js';
 import type {
   HijackedConnection,
   Transport,
@@ -17,7 +18,6 @@ import type {
 } from '../engine/transport/types.js';
 import { FixtureMismatchError, type NearestExchange } from './errors.js';
 import {
-  concat,
   encodeRequestBody,
   type RecordedBody,
   type RecordedExchange,
@@ -359,7 +359,7 @@ export function createReplayTransport(session: ReplaySession, address: string): 
       const check = () => {
         if (checked) return;
         checked = true;
-        const got = session.normaliseStdin(concat(written));
+        const got = session.normaliseStdin(concatBytes(written));
         const why = bodyDifference(recordedStdin, got, 'stdin');
         if (why === undefined) release();
         else {

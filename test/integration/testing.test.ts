@@ -84,7 +84,7 @@ beforeAll(async () => {
   const executor = new DockerCommandLineCodeExecutor({
     docker: executorClient,
     image: PYTHON,
-    timeout: 2,
+    timeout: 5,
     workspace: 'copy',
     labels: { [TEST_LABEL]: '1' },
   });
@@ -132,7 +132,8 @@ describe('recording', () => {
 
   it('BERTH_RECORD in a child process records the same scenario into identical files (re-recording changes nothing)', async () => {
     const before = files(engineDir);
-    const result = await child('node', ['engine', 'env'], { BERTH_RECORD: engineDir });
+    // The child never closes its client: the folder is written at process exit.
+    const result = await child('node', ['engine', 'env-exit'], { BERTH_RECORD: engineDir });
     expect(result).toEqual(recorded);
     expect(files(engineDir)).toEqual(before);
   }, 120_000);
@@ -250,7 +251,7 @@ describe('executor session', () => {
     const executor = new DockerCommandLineCodeExecutor({
       docker: replay,
       image: PYTHON,
-      timeout: 2,
+      timeout: 5,
       workspace: 'copy',
       labels: { [TEST_LABEL]: '1' },
     });

@@ -5,7 +5,8 @@
  *   node child.ts <engine|executor> <record|replay|env> <dir> [strict|any]
  *
  * `record` uses recordingClient(dir), `replay` replayClient(dir), `env` a plain DockerClient (with
- * BERTH_RECORD or BERTH_REPLAY in the environment; the executor then makes its own client).
+ * BERTH_RECORD or BERTH_REPLAY in the environment; the executor then makes its own client), and
+ * `env-exit` the same without closing the client (a recording is then written at process exit).
  */
 type Testing = typeof import('../../../src/testing/index.js');
 type Engine = typeof import('../../../src/engine/index.js');
@@ -20,7 +21,7 @@ const scenarios = (await import(new URL('./scenarios.ts', import.meta.url).href)
 
 const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ?? process.argv.slice(2);
 const [scenario, mode, dir, order] = args;
-if (!scenario || !mode || (mode !== 'env' && !dir))
+if (!scenario || !mode || (!mode.startsWith('env') && !dir))
   throw new Error('usage: child.ts <engine|executor> <record|replay|env> <dir> [strict|any]');
 const docker =
   mode === 'record'
@@ -34,14 +35,14 @@ if (scenario === 'engine') {
 } else {
   const executor = new berth.DockerCommandLineCodeExecutor({
     image: scenarios.PYTHON,
-    timeout: 2,
+    timeout: 5,
     workspace: 'copy',
     labels: { 'berth.test': '1' },
-    ...(mode === 'env' ? {} : { docker }),
+    ...(mode.startsWith('env') ? {} : { docker }),
   });
   result = await scenarios.executorScenario(executor);
 }
-await docker.close();
+if (mode !== 'env-exit') await docker.close();
 console.log(JSON.stringify(result));
 // Deno keeps the process alive for the executor's pending AbortSignal.timeout timers (Node and
 // Bun do not): leave at once. Under BERTH_RECORD the recording is written by close() above.
