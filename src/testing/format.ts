@@ -76,6 +76,13 @@ export interface RecordedResponse {
    * the same order of events.
    */
   endsAfter?: number;
+  /**
+   * Hijacked connections whose output interleaved with stdin only: for each chunk of the body (a
+   * frame, a line of TTY text), how many bytes of stdin had been written when it arrived. A replay
+   * sends each chunk once that much has been written again. Without it, the output comes once all
+   * of `request.stdin` has been written (or the client closed its side).
+   */
+  stdinBefore?: number[];
 }
 
 /** One request and its response. */

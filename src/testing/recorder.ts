@@ -22,8 +22,10 @@ import {
   encodeRequestBody,
   encodeResponseBody,
   isMultiplexed,
+  type RecordedBody,
   type RecordedExchange,
   type RecordedResponse,
+  recordedBodyChunks,
   VOLATILE_RESPONSE_HEADERS,
 } from './format.js';
 
@@ -110,27 +112,40 @@ export function createRecordingTransport(
       const sent = copyRequestBody(request.body);
       const connection = await inner.hijack({ ...request, body: sent.body });
       const written: Uint8Array[] = [];
+      let writtenLength = 0;
+      // How much stdin had been written when the output reached each length (for interleaving).
+      const marks: Array<{ end: number; stdin: number }> = [];
       const encoder = new TextEncoder();
-      const body = recordBody(connection.body, undefined, (bytes, complete) => {
-        const recorded = responseOf(request, sent.bytes(), connection.status, connection.headers, bytes);
-        if (!complete) recorded.truncated = true;
-        const stdin = concatBytes(written);
-        onExchange({
-          exchange: {
-            request: { ...requestOf(request, sent.bytes()), stdin: encodeRequestBody(stdin, undefined) },
-            response: recorded,
-            hijacked: true,
-          },
-          sequence,
-          lastSequenceAtEnd: counter.current(),
-        });
-      });
+      const onChunk = (end: number) => marks.push({ end, stdin: writtenLength });
+      const body = recordBody(
+        connection.body,
+        undefined,
+        (bytes, complete) => {
+          const recorded = responseOf(request, sent.bytes(), connection.status, connection.headers, bytes);
+          if (!complete) recorded.truncated = true;
+          const stdin = concatBytes(written);
+          const before = stdinBefore(recorded.body, marks, stdin.length);
+          if (before) recorded.stdinBefore = before;
+          onExchange({
+            exchange: {
+              request: { ...requestOf(request, sent.bytes()), stdin: encodeRequestBody(stdin, undefined) },
+              response: recorded,
+              hijacked: true,
+            },
+            sequence,
+            lastSequenceAtEnd: counter.current(),
+          });
+        },
+        onChunk,
+      );
       return {
         status: connection.status,
         headers: connection.headers,
         body,
         async write(data) {
-          written.push(typeof data === 'string' ? encoder.encode(data) : data.slice());
+          const bytes = typeof data === 'string' ? encoder.encode(data) : data.slice();
+          written.push(bytes);
+          writtenLength += bytes.length;
           await connection.write(data);
         },
         closeWrite: () => connection.closeWrite(),
@@ -172,6 +187,7 @@ function recordBody(
   inner: TransportResponseBody,
   length: number | undefined,
   done: (bytes: Uint8Array, complete: boolean) => void,
+  onChunk?: (sizeSoFar: number) => void,
 ): TransportResponseBody {
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -191,6 +207,7 @@ function recordBody(
   const take = (chunk: Uint8Array) => {
     chunks.push(chunk.slice());
     size += chunk.length;
+    onChunk?.(size);
   };
   // The client stopped early: read what is left of a body of known length, then report.
   const finish = (): Promise<void> => {
@@ -242,6 +259,21 @@ function recordBody(
       await inner.cancel(reason);
     },
   };
+}
+
+/**
+ * For each chunk a replay sends of a hijacked connection's output (see `recordedBodyChunks`), how
+ * many bytes of stdin had been written when it arrived; `undefined` when all of it came after all
+ * of stdin (the replay's default), as with `exec.run(…, { stdin })`.
+ */
+function stdinBefore(body: RecordedBody | null, marks: readonly { end: number; stdin: number }[], total: number): number[] | undefined {
+  if (total === 0 || marks.length === 0) return undefined;
+  let end = 0;
+  const counts = recordedBodyChunks(body).map((chunk) => {
+    end += chunk.length;
+    return (marks.find((mark) => mark.end >= end) ?? marks[marks.length - 1])?.stdin ?? total;
+  });
+  return counts.some((count) => count < total) ? counts : undefined;
 }
 
 /** Response headers without the volatile ones, sorted by name. */

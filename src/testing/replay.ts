@@ -134,25 +134,38 @@ export class ReplaySession {
     const unused = this.unused();
     const pathname = (path: string) => path.split('?')[0] ?? '';
     const shape = (path: string) => pathname(path).replace(/[0-9a-f]{12,}/g, 'id');
-    const pick = (test: (e: RecordedExchange) => boolean) => unused.find((i) => test(exchanges[i] as RecordedExchange));
+    const all = exchanges.map((_, i) => i);
+    const pick = (test: (e: RecordedExchange) => boolean, among = unused) => among.find((i) => test(exchanges[i] as RecordedExchange));
+    const samePath = (e: RecordedExchange) => e.request.method === got.method && pathname(e.request.path) === pathname(got.path);
+    const sameShape = (e: RecordedExchange) => e.request.method === got.method && shape(e.request.path) === shape(got.path);
     const strictFirst = this.#order === 'strict' ? expected : undefined;
     const near =
-      (strictFirst !== undefined && shape((exchanges[strictFirst] as RecordedExchange).request.path) === shape(got.path)
-        ? strictFirst
-        : undefined) ??
-      pick((e) => e.request.method === got.method && pathname(e.request.path) === pathname(got.path)) ??
-      pick((e) => e.request.method === got.method && shape(e.request.path) === shape(got.path)) ??
+      (strictFirst !== undefined && sameShape(exchanges[strictFirst] as RecordedExchange) ? strictFirst : undefined) ??
+      pick(samePath) ??
+      pick(sameShape) ??
+      // An exchange for this endpoint that an earlier request already used (each answers once).
+      pick(samePath, all) ??
+      pick(sameShape, all) ??
       strictFirst ??
       pick((e) => e.request.method === got.method) ??
       unused[0];
     let nearest: NearestExchange | undefined;
     if (near !== undefined) {
       const exchange = exchanges[near] as RecordedExchange;
+      const used = this.#used[near] === true;
+      const why = difference(exchange.request, got);
       nearest = {
         file: files[near] ?? `#${near + 1}`,
         method: exchange.request.method,
         path: exchange.request.path,
-        difference: difference(exchange.request, got) ?? 'the same request, but it is not next in strict order',
+        difference:
+          why === undefined
+            ? used
+              ? 'the same request, but that exchange already answered an earlier one (each recorded exchange answers once)'
+              : 'the same request, but it is not next in strict order'
+            : used
+              ? `${why} (and that exchange already answered an earlier request)`
+              : why,
       };
     }
     const lines = [`no recorded exchange matches request ${arrived} of this replay: ${got.method} ${got.path}`];
@@ -168,7 +181,12 @@ export class ReplaySession {
   }
 
   /** A stream body of a recorded response: chunk by chunk, its end held as recorded. */
-  body(response: RecordedResponse, index: number, signal: AbortSignal | undefined, gate?: Promise<void>): TransportResponseBody {
+  body(
+    response: RecordedResponse,
+    index: number,
+    signal: AbortSignal | undefined,
+    gate?: (chunk: number) => Promise<void>,
+  ): TransportResponseBody {
     this.#inFlight++;
     let finished = false;
     const finish = () => {
@@ -203,8 +221,8 @@ export class ReplaySession {
     return {
       async *[Symbol.asyncIterator]() {
         try {
-          if (gate) await Promise.race([gate, cancelled, aborted]);
-          for (const chunk of chunks) {
+          for (const [i, chunk] of chunks.entries()) {
+            if (gate) await Promise.race([gate(i), cancelled, aborted]);
             if (stop()) break;
             // A stream comes chunk by chunk: let the reader act on one before the next arrives.
             if (streamed) await new Promise((resolve) => setTimeout(resolve, 0));
@@ -347,35 +365,44 @@ export function createReplayTransport(session: ReplaySession, address: string): 
       const wantLength = recordedBodyBytes(recordedStdin).length;
       const written: Uint8Array[] = [];
       let writtenLength = 0;
-      let release!: () => void;
-      let fail!: (error: unknown) => void;
-      // The output comes once the client has written what was written when recording (or closed its side).
-      const gate = new Promise<void>((resolve, reject) => {
-        release = resolve;
-        fail = reject;
-      });
-      gate.catch(() => {});
+      let open = true;
+      let failure: FixtureMismatchError | undefined;
+      // Output chunks wait for the stdin that had been written when they arrived while recording
+      // (all of it, unless the recording says otherwise), or for the client to close its side.
+      const waiting: Array<{ need: number; resolve: () => void; reject: (error: unknown) => void }> = [];
+      const wake = () => {
+        for (let i = waiting.length - 1; i >= 0; i--) {
+          const waiter = waiting[i] as (typeof waiting)[number];
+          if (failure) waiter.reject(failure);
+          else if (!open || writtenLength >= waiter.need) waiter.resolve();
+          else continue;
+          waiting.splice(i, 1);
+        }
+      };
+      const gate = (chunk: number): Promise<void> => {
+        const need = response.stdinBefore?.[chunk] ?? wantLength;
+        if (failure) return Promise.reject(failure);
+        if (!open || writtenLength >= need) return Promise.resolve();
+        return new Promise((resolve, reject) => waiting.push({ need, resolve, reject }));
+      };
       let checked = false;
+      // What was written is compared with the recording once it is all there (or the side is closed).
       const check = () => {
         if (checked) return;
         checked = true;
         const got = session.normaliseStdin(concatBytes(written));
         const why = bodyDifference(recordedStdin, got, 'stdin');
-        if (why === undefined) release();
-        else {
+        if (why !== undefined) {
           const file = session.recording.files[session.recording.exchanges.indexOf(exchange)] ?? '';
-          fail(
-            new FixtureMismatchError(
-              `stdin written to ${request.method} ${request.path} differs from the recording (${file}): ${why}\n  recording: ${session.recording.dir}`,
-              { request: { method: request.method, path: request.path }, nearest: undefined, dir: session.recording.dir },
-            ),
+          failure = new FixtureMismatchError(
+            `stdin written to ${request.method} ${request.path} differs from the recording (${file}): ${why}\n  recording: ${session.recording.dir}`,
+            { request: { method: request.method, path: request.path }, nearest: undefined, dir: session.recording.dir },
           );
         }
+        wake();
       };
-      if (wantLength === 0) check();
       const body = session.body(response, index, request.signal, gate);
       const encoder = new TextEncoder();
-      let open = true;
       return {
         status: response.status,
         headers: { ...response.headers },
@@ -391,14 +418,17 @@ export function createReplayTransport(session: ReplaySession, address: string): 
           written.push(bytes);
           writtenLength += bytes.length;
           if (writtenLength >= wantLength) check();
+          wake();
         },
         async closeWrite() {
           open = false;
           check();
+          wake();
         },
         close() {
           open = false;
           check();
+          wake();
           void body.cancel();
         },
       };

@@ -105,6 +105,7 @@ describe('recording', () => {
       running: true,
       exec: { stdout: 'out', stderr: 'err', exitCode: 3 },
       stdin: { stdout: 'HELLO THROUGH STDIN\n', exitCode: 0 },
+      interactive: ['got one\n', 'got two\n', 'bye\n'],
       tty: { stdout: 'one\r\ntwo\r\n', exitCode: 0 },
       chunks: ['stdout:line 1\n', 'stdout:line 2\n', 'stdout:line 3\n'],
       file: 'a note\n',
@@ -123,6 +124,9 @@ describe('recording', () => {
     expect(hijacked?.request.stdin).toEqual({ text: 'hello through stdin\n' });
     expect(hijacked?.response.body).toEqual({ frames: [{ stream: 'stdout', text: 'HELLO THROUGH STDIN\n' }] });
     expect(exchanges.some((e) => e.request.body?.json?.Tty === true && e.response.body?.text === 'one\r\ntwo\r\n')).toBe(true);
+    // The interactive exec: each reply arrived after its line had been written.
+    const interactive = exchanges.find((e) => e.hijacked === true && e.request.stdin?.text === 'one\ntwo\n');
+    expect(interactive?.response.stdinBefore).toEqual([4, 8, 8]);
     expect(exchanges.some((e) => Array.isArray(e.response.body?.jsonLines))).toBe(true);
     // No value of this run is left in the files: the container's real ID and name are placeholders.
     const text = Object.values(files(engineDir)).join('\n');
@@ -206,7 +210,7 @@ describe('msw', () => {
     server.resetHandlers(...(await mswHandlers(engineDir, { order: 'any' })));
     const client = new DockerClient({ transport: createFetchTransport({ baseUrl: 'http://docker.invalid', fetch: cancelSafeFetch }) });
     // Hijacked connections cannot go through fetch: the scenario leaves out its stdin exec.
-    const { stdin: _, ...rest } = recorded;
+    const { stdin: _, interactive: __, ...rest } = recorded;
     expect(await engineScenario(client, { stdin: false })).toEqual(rest);
   });
 

@@ -50,6 +50,24 @@ export async function engineScenario(docker: DockerClient, options: EngineScenar
     if (options.stdin ?? true) {
       const cat = await docker.exec.run(Id, ['sh', '-c', 'tr a-z A-Z'], { stdin: 'hello through stdin\n' });
       out.stdin = { stdout: cat.stdout, exitCode: cat.exitCode };
+      // An interactive exchange: each line written is answered before the next is written.
+      const { Id: replId } = await docker.exec.create(Id, {
+        Cmd: ['sh', '-c', 'while read -r line; do echo "got $line"; done; echo bye'],
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+      });
+      const repl = await docker.exec.start(replId, { stdin: true });
+      const replies = repl[Symbol.asyncIterator]();
+      const dialogue: string[] = [];
+      for (const line of ['one', 'two']) {
+        await repl.write(`${line}\n`);
+        const next = await replies.next();
+        dialogue.push(next.done ? '(end)' : decode(next.value.data));
+      }
+      await repl.end();
+      for (let next = await replies.next(); !next.done; next = await replies.next()) dialogue.push(decode(next.value.data));
+      out.interactive = dialogue;
     }
     const tty = await docker.exec.run(Id, ['sh', '-c', 'echo one; sleep 0.2; echo two'], { tty: true });
     out.tty = { stdout: tty.stdout, exitCode: tty.exitCode };
