@@ -118,8 +118,7 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  const proc = (globalThis as { process?: { on?(event: string, listener: () => void): void } }).process;
-  proc?.on?.('exit', () => {
+  const flushAll = () => {
     for (const session of openSessions) {
       try {
         session.flush();
@@ -127,7 +126,15 @@ function installExitHook(): void {
         // at exit there is nobody left to tell
       }
     }
-  });
+  };
+  const scope = globalThis as {
+    Deno?: unknown;
+    addEventListener?(event: string, listener: () => void): void;
+    process?: { on?(event: string, listener: () => void): void };
+  };
+  // Deno runs `unload` listeners at exit (also on Deno.exit); Node and Bun emit process `exit`.
+  if (scope.Deno !== undefined && scope.addEventListener) scope.addEventListener('unload', flushAll);
+  else scope.process?.on?.('exit', flushAll);
 }
 
 /** Collects the exchanges recorded into one folder and writes them. */

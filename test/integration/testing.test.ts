@@ -143,6 +143,17 @@ describe('recording', () => {
   }, 120_000);
 });
 
+describe('recording under Bun and Deno', () => {
+  for (const runtime of ['bun', 'deno'] as const) {
+    it(`BERTH_RECORD under ${runtime} writes the same files as under Node (at process exit)`, async () => {
+      // Same folder name (`engine`), so meta.json's scenario is the same too.
+      const dir = join(work, runtime, 'engine');
+      expect(await child(runtime, ['engine', 'env-exit'], { BERTH_RECORD: dir })).toEqual(recorded);
+      expect(files(dir)).toEqual(files(engineDir));
+    }, 120_000);
+  }
+});
+
 describe('replay in a fresh process with no engine', () => {
   it('replayClient gives the recorded results', async () => {
     expect(await child('node', ['engine', 'replay', engineDir], NO_ENGINE)).toEqual(recorded);
