@@ -277,31 +277,6 @@ export function fixtureHandlers(exchanges: readonly RecordedExchange[], options:
   return [handler];
 }
 
-/**
- * `globalThis.fetch` (read at call time, so msw intercepts it) with response bodies whose
- * `cancel()` settles at once. msw hands out one branch of a `Response.clone()` tee and never reads
- * the other, and by the streams spec cancelling one branch of a tee settles only when the other
- * is cancelled too or the source has ended: without this, cancelling an unread body (as `ping`
- * does) would hang forever (mswjs/interceptors#712). Reads still go straight through.
- */
-export const cancelSafeFetch: typeof globalThis.fetch = async (input, init) => {
-  const response = await globalThis.fetch(input, init);
-  if (response.body === null) return response;
-  const reader = response.body.getReader();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await reader.read();
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-    cancel(reason) {
-      // Not awaited: see above.
-      reader.cancel(reason).catch(() => {});
-    },
-  });
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-};
-
 /** The JSON of a recorded body (throws when it is not JSON). */
 export function jsonOf<T = Record<string, unknown>>(body: RecordedBody | null): T {
   if (body === null || !('json' in body)) throw new Error('not a JSON body');

@@ -16,7 +16,6 @@ import { createFetchTransport } from '../../src/engine/transport/fetch.js';
 import { DockerCommandLineCodeExecutor } from '../../src/index.js';
 import { FixtureMismatchError, isFixtureMismatchError, mswHandlers, recordingClient, replayClient } from '../../src/testing/index.js';
 import { TEST_LABEL } from '../helpers/engine.js';
-import { cancelSafeFetch } from '../helpers/replay.js';
 import { engineScenario, executorScenario, PYTHON } from './testing/scenarios.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -73,6 +72,28 @@ function files(dir: string): Record<string, string> {
 }
 
 const docker = new DockerClient();
+
+/**
+ * A fetch for the msw tests whose bodies cancel without waiting: msw never reads the clone it
+ * keeps of a mocked body, so a cancel that waits for it never settles (mswjs/interceptors#712).
+ * (Harmless with a fetch transport that does not wait for cancels.)
+ */
+const mswFetch: typeof fetch = async (input, init) => {
+  const response = await fetch(input, init);
+  if (response.body === null) return response;
+  const reader = response.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await reader.read();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel(reason) {
+      reader.cancel(reason).catch(() => {});
+    },
+  });
+  return new Response(body, { status: response.status, headers: response.headers });
+};
 
 beforeAll(async () => {
   // Record the engine scenario here, through recordingClient on the sources.
@@ -219,7 +240,7 @@ describe('msw', () => {
 
   it('mswHandlers answers a fetch-transport client from the recording', async () => {
     server.resetHandlers(...(await mswHandlers(engineDir, { order: 'any' })));
-    const client = new DockerClient({ transport: createFetchTransport({ baseUrl: 'http://docker.invalid', fetch: cancelSafeFetch }) });
+    const client = new DockerClient({ transport: createFetchTransport({ baseUrl: 'http://docker.invalid', fetch: mswFetch }) });
     // Hijacked connections cannot go through fetch: the scenario leaves out its stdin exec.
     const { stdin: _, interactive: __, ...rest } = recorded;
     expect(await engineScenario(client, { stdin: false })).toEqual(rest);
@@ -227,7 +248,7 @@ describe('msw', () => {
 
   it('a request that matches nothing fails with the mismatch as the engine message', async () => {
     server.resetHandlers(...(await mswHandlers(engineDir)));
-    const client = new DockerClient({ transport: createFetchTransport({ baseUrl: 'http://docker.invalid', fetch: cancelSafeFetch }) });
+    const client = new DockerClient({ transport: createFetchTransport({ baseUrl: 'http://docker.invalid', fetch: mswFetch }) });
     const error = await client.system.version().catch((e: unknown) => e);
     expect(isDockerApiError(error) && error.statusCode).toBe(500);
     expect((error as Error).message).toMatch(/no recorded exchange matches request \d+ of this replay: GET \/v1\.41\/version/);

@@ -6,7 +6,7 @@ import { createFetchTransport } from '../../../src/engine/transport/fetch.js';
 import type { HijackedConnection, Transport, TransportRequest, TransportResponse } from '../../../src/engine/transport/types.js';
 import { base64ToBytes, bytesToBase64, type RecordedExchange, recordedBodyBytes } from '../../../src/testing/format.js';
 import { createRecordingTransport } from '../../../src/testing/recorder.js';
-import { cancelSafeFetch, FIXTURES_DIR, fixtureHandlers, loadFixtures, REPLAY_BASE_URL, ReplayTracker } from '../../helpers/replay.js';
+import { FIXTURES_DIR, fixtureHandlers, loadFixtures, REPLAY_BASE_URL, ReplayTracker } from '../../helpers/replay.js';
 
 const utf8 = new TextEncoder();
 
@@ -282,9 +282,7 @@ describe('recording a replay reproduces every committed fixture', () => {
       const tracker = new ReplayTracker(scenario.exchanges);
       server.resetHandlers(...fixtureHandlers(scenario.exchanges, { tracker }));
       const recorded: RecordedExchange[] = [];
-      const transport = createRecordingTransport(createFetchTransport({ baseUrl: REPLAY_BASE_URL, fetch: cancelSafeFetch }), (r) =>
-        recorded.push(r.exchange),
-      );
+      const transport = createRecordingTransport(createFetchTransport({ baseUrl: REPLAY_BASE_URL }), (r) => recorded.push(r.exchange));
       for (const exchange of scenario.exchanges) {
         const { request } = exchange;
         const response = await transport.request({
