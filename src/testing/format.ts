@@ -70,12 +70,18 @@ export interface RecordedResponse {
    */
   truncated?: boolean;
   /**
-   * Streams only: the body ended after the client had sent the next this-many recorded requests
-   * (the output of a block that timed out ends when the kill arrives). A replay holds the end of
-   * the body until those exchanges have been used, so code that reacts to a silent stream sees
-   * the same order of events.
+   * The body ended after the client had sent the next this-many recorded requests (the output of
+   * a block that timed out ends when the kill arrives; an answer read while concurrent code went on). A replay holds the end of
+   * the body until those requests have been sent again (see `endsAfterRead`), so code that reacts
+   * to a silent stream sees the same order of events.
    */
   endsAfter?: number;
+  /**
+   * With `endsAfter`: which of those requests (1 = the first after this one) had also been
+   * answered and read to their end when this stream ended. A replay waits for those to be read,
+   * and for the others only to be sent, as it was when recording.
+   */
+  endsAfterRead?: number[];
   /**
    * Hijacked connections whose output interleaved with stdin only: for each chunk of the body (a
    * frame, a line of TTY text), how many bytes of stdin had been written when it arrived. A replay

@@ -247,6 +247,7 @@ export class Normaliser {
     const out: RecordedResponse = { status: response.status, headers, body };
     if (response.truncated) out.truncated = true;
     if (response.endsAfter !== undefined) out.endsAfter = response.endsAfter;
+    if (response.endsAfterRead !== undefined) out.endsAfterRead = response.endsAfterRead;
     if (response.stdinBefore !== undefined) out.stdinBefore = response.stdinBefore;
     return out;
   }

@@ -42,6 +42,9 @@ export interface ReplayOptions {
   order?: 'strict' | 'any' | undefined;
 }
 
+/** How long a strict replay holds an early answer for the exchanges recorded before it (milliseconds). */
+const TURN_WAIT_MS = 2000;
+
 /** Marks the transports of `berth/testing`, so that `BERTH_RECORD` / `BERTH_REPLAY` leave them alone. */
 export const TESTING_TRANSPORT = Symbol.for('berth.testing.transport');
 
@@ -74,9 +77,12 @@ export class ReplaySession {
     return this.#used.flatMap((used, i) => (used ? [] : [i]));
   }
 
-  /** Resolves once every exchange in `indexes` has answered a request and its body has ended. */
-  #usedAll(indexes: readonly number[]): Promise<void> {
-    const done = () => indexes.every((i) => this.#finished[i] === true);
+  /**
+   * Resolves once every exchange in `sent` has been asked for, and every one in `read` has also
+   * been read to its end: where the code stood when the stream ended while recording.
+   */
+  #reached(sent: readonly number[], read: readonly number[]): Promise<void> {
+    const done = () => sent.every((i) => this.#used[i] === true) && read.every((i) => this.#finished[i] === true);
     if (done()) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push({ done, resolve }));
   }
@@ -97,9 +103,66 @@ export class ReplaySession {
     const arrived = ++this.#received;
     const index = this.#select(got, hijacked, arrived);
     this.#used[index] = true;
+    this.#wakeTurns();
+    this.#wakeHolds();
     const exchange = this.recording.exchanges[index] as RecordedExchange;
     this.#lastServed = { index, request: got };
+    // Strict order, a request that came early (concurrent code): answer it in its recorded turn,
+    // so that what the code does with the answer happens in the recorded order too.
+    if (this.#order === 'strict') await this.#turn(index);
     return { exchange, response: this.#normaliser.restore(exchange.response), index };
+  }
+
+  readonly #turnWaiters: Array<{ index: number; resolve: () => void }> = [];
+
+  /** Whether every exchange before `index` has been used (recorded pings aside: they may be skipped). */
+  #isTurn(index: number): boolean {
+    for (let i = 0; i < index; i++) {
+      if (!this.#used[i] && !isPing(this.recording.exchanges[i] as RecordedExchange)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Resolves when exchange `index` has its turn. The exchanges before it were sent before it when
+   * recording, so they do not wait for its answer; should the code take another path, the answer
+   * comes anyway after {@link TURN_WAIT_MS}.
+   */
+  #turn(index: number): Promise<void> {
+    if (this.#isTurn(index)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = { index, resolve };
+      const timer = setTimeout(() => {
+        const at = this.#turnWaiters.indexOf(waiter);
+        if (at >= 0) this.#turnWaiters.splice(at, 1);
+        resolve();
+      }, TURN_WAIT_MS);
+      waiter.resolve = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#turnWaiters.push(waiter);
+    });
+  }
+
+  #wakeHolds(): void {
+    for (let i = this.#waiters.length - 1; i >= 0; i--) {
+      const waiter = this.#waiters[i] as { done: () => boolean; resolve: () => void };
+      if (waiter.done()) {
+        this.#waiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  #wakeTurns(): void {
+    for (let i = this.#turnWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.#turnWaiters[i] as { index: number; resolve: () => void };
+      if (this.#isTurn(waiter.index)) {
+        this.#turnWaiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
   }
 
   #select(got: RecordedRequest, hijacked: boolean, arrived: number): number {
@@ -194,13 +257,7 @@ export class ReplaySession {
       finished = true;
       this.#inFlight--;
       this.#finished[index] = true;
-      for (let i = this.#waiters.length - 1; i >= 0; i--) {
-        const waiter = this.#waiters[i] as { done: () => boolean; resolve: () => void };
-        if (waiter.done()) {
-          this.#waiters.splice(i, 1);
-          waiter.resolve();
-        }
-      }
+      this.#wakeHolds();
     };
     let cancel!: () => void;
     const cancelled = new Promise<void>((resolve) => {
@@ -216,7 +273,12 @@ export class ReplaySession {
     // The requests that were sent before this stream ended when recording (the next ones in the
     // recording): its end waits until they have been sent again.
     const hold =
-      response.endsAfter !== undefined ? this.#usedAll(Array.from({ length: response.endsAfter }, (_, k) => index + 1 + k)) : undefined;
+      response.endsAfter !== undefined
+        ? this.#reached(
+            Array.from({ length: response.endsAfter }, (_, k) => index + 1 + k),
+            (response.endsAfterRead ?? []).map((k) => index + k),
+          )
+        : undefined;
     const stop = () => isCancelled || signal?.aborted === true;
     return {
       async *[Symbol.asyncIterator]() {
@@ -231,8 +293,8 @@ export class ReplaySession {
           }
           if (hold && !stop()) {
             await Promise.race([hold, cancelled, aborted]);
-            // Let the code that read those answers act on them (it did before this stream ended).
-            await new Promise((resolve) => setTimeout(resolve, 0));
+            // Let the code that read those answers act on them (it had, before this body ended).
+            if (response.endsAfterRead?.length) await new Promise((resolve) => setTimeout(resolve, 0));
           }
           // A stream the client stopped reading while recording has no recorded end.
           if (response.truncated && !stop()) await Promise.race([cancelled, aborted]);

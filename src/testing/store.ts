@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSy
 import { hostname, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { DockerArgumentError } from '../engine/errors.js';
-import { FIXTURE_FORMAT, type FixtureMeta, isStreamPath, type RecordedExchange } from './format.js';
+import { FIXTURE_FORMAT, type FixtureMeta, type RecordedExchange } from './format.js';
 import { Normaliser } from './normalise.js';
 import type { RawExchange } from './recorder.js';
 
@@ -141,6 +141,8 @@ function installExitHook(): void {
 export class RecordingSession {
   readonly dir: string;
   readonly #raws: RawExchange[] = [];
+  /** When each exchange finished (1, 2, …): which answers the code had read when a stream ended. */
+  readonly #finishOrder = new Map<RawExchange, number>();
   readonly #options: RecordingSessionOptions;
   #address: string | undefined;
   #dirty = true;
@@ -158,9 +160,10 @@ export class RecordingSession {
     this.#address ??= address;
   }
 
-  /** Adds one exchange (from the recording transport). */
+  /** Adds one exchange (from the recording transport), as it finishes. */
   add(raw: RawExchange): void {
     this.#raws.push(raw);
+    this.#finishOrder.set(raw, this.#raws.length);
     this.#dirty = true;
   }
 
@@ -170,9 +173,14 @@ export class RecordingSession {
     const normaliser = machineNormaliser();
     return kept.map((raw) => {
       const exchange = normaliser.exchange(raw.exchange);
-      // How many of the kept requests were sent before this stream ended.
-      const later = kept.filter((other) => other.sequence > raw.sequence && other.sequence <= raw.lastSequenceAtEnd).length;
-      if (later > 0 && (raw.exchange.hijacked || isStreamPath(raw.exchange.request.path))) exchange.response.endsAfter = later;
+      // The kept requests sent before this stream ended, and which of them had been read to their end.
+      const later = kept.filter((other) => other.sequence > raw.sequence && other.sequence <= raw.lastSequenceAtEnd);
+      if (later.length > 0) {
+        exchange.response.endsAfter = later.length;
+        const finished = this.#finishOrder.get(raw) ?? 0;
+        const read = later.flatMap((other, k) => ((this.#finishOrder.get(other) ?? Number.POSITIVE_INFINITY) < finished ? [k + 1] : []));
+        if (read.length > 0) exchange.response.endsAfterRead = read;
+      }
       return exchange;
     });
   }
