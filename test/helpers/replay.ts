@@ -1,6 +1,7 @@
 /**
- * Replays recorded fixtures (fixtures/<scenario>/) with msw, so that unit tests talk to a fake
- * engine that answers exactly what the real one answered. See fixtures/README.md.
+ * Replays recorded fixtures (fixtures/<scenario>/). {@link useFixture} replays a scenario through
+ * the public `replayClient` of `berth/testing` (the endpoint tests use it); the msw handlers
+ * below replay raw exchanges (the recorder's own unit test uses them). See fixtures/README.md.
  *
  * A request is answered by the first not-yet-used exchange whose method, path, query (order of
  * parameters aside), `content-type` and body all match what the client sent. Anything else is
@@ -12,11 +13,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpResponse, http, type RequestHandler } from 'msw';
-import { type SetupServer, setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll } from 'vitest';
-import { DockerClient } from '../../src/engine/client.js';
-import { createFetchTransport } from '../../src/engine/transport/fetch.js';
-import { type RecordedBody, type RecordedExchange, recordedBodyBytes } from '../../src/engine/transport/recording.js';
+import { afterEach, beforeEach } from 'vitest';
+import type { DockerClient } from '../../src/engine/client.js';
+import { type RecordedBody, type RecordedExchange, recordedBodyBytes } from '../../src/testing/format.js';
+import { replayClient as publicReplayClient, type ReplayOptions } from '../../src/testing/index.js';
 
 /** Where the committed fixtures live. */
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
@@ -277,60 +277,80 @@ export function fixtureHandlers(exchanges: readonly RecordedExchange[], options:
   return [handler];
 }
 
-/** A client wired to a replay of one scenario. */
-export interface Replay {
-  /** A client over the fetch transport (msw answers its `globalThis.fetch`), API version pinned to the fixtures' (1.41). */
-  docker: DockerClient;
-  /** The msw server (not listening yet: call `listen({ onUnhandledRequest: 'error' })`). */
-  server: SetupServer;
-  tracker: ReplayTracker;
-  fixtures: FixtureScenario;
-  /** The recorded exchange `n` (1-based, as in the file names). */
-  exchange(n: number): RecordedExchange;
-}
-
-/**
- * Everything to replay one scenario: the fixtures, an msw server answering from them, and a
- * DockerClient whose fetch transport the server intercepts.
- */
-export function replayClient(scenario: string, options: Omit<FixtureHandlerOptions, 'tracker' | 'baseUrl'> = {}): Replay {
-  const fixtures = loadFixtures(scenario);
-  const tracker = new ReplayTracker(fixtures.exchanges);
-  const server = setupServer(...fixtureHandlers(fixtures.exchanges, { ...options, tracker, baseUrl: REPLAY_BASE_URL }));
-  const docker = new DockerClient({
-    transport: createFetchTransport({ baseUrl: REPLAY_BASE_URL }),
-    apiVersion: fixtures.meta.apiVersion,
-  });
-  return {
-    docker,
-    server,
-    tracker,
-    fixtures,
-    exchange(n) {
-      const exchange = fixtures.exchanges[n - 1];
-      if (!exchange) throw new Error(`scenario ${scenario} has no exchange ${n}`);
-      return exchange;
-    },
-  };
-}
-
-/**
- * {@link replayClient} plus the vitest hooks: the server listens (unhandled requests are errors)
- * for the file, and every test starts with all exchanges unused.
- */
-export function useReplay(scenario: string, options: Omit<FixtureHandlerOptions, 'tracker' | 'baseUrl'> = {}): Replay {
-  const replay = replayClient(scenario, options);
-  beforeAll(() => replay.server.listen({ onUnhandledRequest: 'error' }));
-  afterEach(() => {
-    replay.tracker.reset();
-    replay.server.resetHandlers();
-  });
-  afterAll(() => replay.server.close());
-  return replay;
-}
-
 /** The JSON of a recorded body (throws when it is not JSON). */
 export function jsonOf<T = Record<string, unknown>>(body: RecordedBody | null): T {
   if (body === null || !('json' in body)) throw new Error('not a JSON body');
   return body.json as T;
+}
+
+/** One scenario replayed through the public `replayClient` of `berth/testing` (a fresh replay per test). */
+export interface Fixture {
+  /** The client of the current test's replay (a new `replayClient` before each test). */
+  docker: DockerClient;
+  /** The scenario folder. */
+  dir: string;
+  /** The recorded exchange `n` (1-based, as in the file names). */
+  exchange(n: number): RecordedExchange;
+  /**
+   * The request of exchange `n`, parsed. A replayed call that was answered by exchange `n` sent
+   * exactly this (method, path, query, content type and body), or the replay would have failed
+   * with a FixtureMismatchError.
+   */
+  request(n: number): {
+    method: string;
+    path: string;
+    pathname: string;
+    query: URLSearchParams;
+    contentType: string | undefined;
+    json: unknown;
+    bytes: Uint8Array;
+  };
+}
+
+/**
+ * Replays a scenario of `fixtures/` through `replayClient` (dogfood: Berth's endpoint tests use
+ * what users use). Each test gets a fresh replay, `order: 'any'` by default, so tests pick the
+ * exchanges they need; a request that matches none rejects with a FixtureMismatchError.
+ */
+export function useFixture(scenario: string, options: ReplayOptions = { order: 'any' }): Fixture {
+  const dir = join(FIXTURES_DIR, scenario);
+  const fixtures = loadFixtures(dir);
+  let current = publicReplayClient(dir, options);
+  beforeEach(() => {
+    current = publicReplayClient(dir, options);
+  });
+  afterEach(async () => {
+    await current.close();
+  });
+  // The tests hold one `docker` for the file; it forwards to the current test's replay client.
+  const docker = new Proxy({} as DockerClient, {
+    get(_target, key) {
+      const value = Reflect.get(current, key) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(current) : value;
+    },
+  });
+  const exchange = (n: number): RecordedExchange => {
+    const found = fixtures.exchanges[n - 1];
+    if (!found) throw new Error(`scenario ${scenario} has no exchange ${n}`);
+    return found;
+  };
+  return {
+    docker,
+    dir,
+    exchange,
+    request(n) {
+      const { request } = exchange(n);
+      const url = new URL(request.path, REPLAY_BASE_URL);
+      const bytes = recordedBodyBytes(request.body);
+      return {
+        method: request.method,
+        path: request.path,
+        pathname: url.pathname,
+        query: url.searchParams,
+        contentType: request.headers['content-type'],
+        json: request.body !== null && 'json' in request.body ? request.body.json : undefined,
+        bytes,
+      };
+    },
+  };
 }

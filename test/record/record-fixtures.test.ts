@@ -1,6 +1,7 @@
 /**
- * The fixture recorder. Runs every scenario against the real engine through the recording
- * transport and writes fixtures/<scenario>/ (one exchange per file, plus meta.json). It only runs
+ * The fixture recorder. Runs every scenario against the real engine through `recordingClient` of
+ * `berth/testing` (the public API users record with) and writes fixtures/<scenario>/ (one
+ * exchange per file, plus meta.json with a description and the engine). It only runs
  * with RECORD=1 and its own config, so ordinary test runs never touch the engine from here:
  *
  *   RECORD=1 npx vitest run -c vitest.record.config.ts
@@ -9,16 +10,16 @@
  * gives the same files (see fixtures/README.md for the normalisation rules); meta.json keeps its
  * `recorded` date when no exchange file changed.
  */
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerClient, isDockerApiError } from '../../src/engine/index.js';
-import { createNodeTransport } from '../../src/engine/transport/node.js';
-import { createRecordingTransport, type RecordedExchange } from '../../src/engine/transport/recording.js';
-import type { Transport } from '../../src/engine/transport/types.js';
-import { dropExecPolls, exchangeFileName, FIXED_UNIX, normaliseScenario } from './normalise.js';
+import type { RecordedExchange } from '../../src/testing/format.js';
+import { recordingClient } from '../../src/testing/index.js';
+import { FIXED_UNIX } from '../../src/testing/normalise.js';
+import { readRecording } from '../../src/testing/store.js';
 
 const RECORD = process.env.RECORD === '1';
 const SOCKET = process.env.BERTH_RECORD_SOCKET ?? '/var/run/docker.sock';
@@ -236,7 +237,6 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-let inner: Transport;
 let probe: DockerClient;
 /** An unrecorded client (cleanup, probes). */
 function probeClient(): DockerClient {
@@ -249,65 +249,57 @@ async function cleanup(): Promise<void> {
   await probe.images.remove(`${IMPORTED_IMAGE}:latest`, { force: true }).catch(() => {});
 }
 
-async function writeScenario(scenario: Scenario, exchanges: RecordedExchange[], engine: Record<string, unknown>): Promise<string[]> {
-  const dir = join(FIXTURES, scenario.name);
-  await mkdir(dir, { recursive: true });
-  const width = Math.max(2, String(exchanges.length).length);
-  const files = exchanges.map((exchange, i) => ({
-    name: exchangeFileName(i, exchange, width),
-    text: `${JSON.stringify(exchange, null, 2)}\n`,
-  }));
-  const existing = (await readdir(dir)).filter((name) => name.endsWith('.json'));
-  let unchanged = existing.length === files.length + 1;
-  for (const file of files) {
-    const before = await readFile(join(dir, file.name), 'utf8').catch(() => undefined);
-    if (before !== file.text) unchanged = false;
-  }
-  let recorded = new Date().toISOString().slice(0, 10);
-  if (unchanged) {
-    const before = await readFile(join(dir, 'meta.json'), 'utf8')
-      .then((text) => JSON.parse(text) as { recorded?: string })
-      .catch(() => undefined);
-    if (before?.recorded) recorded = before.recorded;
-  }
-  for (const name of existing) if (name !== 'meta.json' && !files.some((f) => f.name === name)) await rm(join(dir, name));
-  for (const file of files) await writeFile(join(dir, file.name), file.text);
-  const meta = {
-    format: 'berth-fixtures/1',
-    scenario: scenario.name,
-    description: scenario.description,
-    apiVersion: API_VERSION,
-    engine,
-    recorded,
-    recordedWith: 'RECORD=1 npx vitest run -c vitest.record.config.ts (test/record/record-fixtures.test.ts)',
-    exchanges: files.map((f) => f.name),
-  };
-  await writeFile(join(dir, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
-  return files.map((f) => f.name);
+/** The exchange files of a scenario folder and their text (empty when it does not exist yet). */
+async function exchangeFiles(dir: string): Promise<Map<string, string>> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const out = new Map<string, string>();
+  for (const name of names.filter((n) => n.endsWith('.json') && n !== 'meta.json').sort())
+    out.set(name, await readFile(join(dir, name), 'utf8'));
+  return out;
 }
 
-/** Runs a scenario through a recording transport; returns its exchanges in request order, exec polls dropped. */
+/** Runs a scenario through recordingClient, which writes its folder; returns the exchanges written. */
 async function record(scenario: Scenario): Promise<RecordedExchange[]> {
-  const recorded: Array<{ exchange: RecordedExchange; sequence: number }> = [];
-  const transport = createRecordingTransport(
-    inner,
-    (exchange, sequence) => {
-      recorded.push({ exchange, sequence });
-    },
-    { onHijack: (request) => console.warn(`not recorded (hijacked): ${request.method} ${request.path}`) },
-  );
-  // Not closed: closing it would close the shared inner transport.
-  const docker = new DockerClient({ transport, apiVersion: API_VERSION });
-  await scenario.run(docker);
-  return dropExecPolls(recorded.sort((a, b) => a.sequence - b.sequence).map((r) => r.exchange));
+  const dir = join(FIXTURES, scenario.name);
+  const docker = recordingClient(dir, { socketPath: SOCKET, apiVersion: API_VERSION });
+  try {
+    await scenario.run(docker);
+  } finally {
+    await docker.close();
+  }
+  return readRecording(dir).exchanges;
+}
+
+/** Adds what recordingClient does not know to meta.json: the description, the engine, the date the exchanges last changed. */
+async function completeMeta(
+  scenario: Scenario,
+  engine: Record<string, unknown>,
+  before: Map<string, string>,
+  previousDate: string | undefined,
+) {
+  const dir = join(FIXTURES, scenario.name);
+  const after = await exchangeFiles(dir);
+  const unchanged = before.size === after.size && [...after].every(([name, text]) => before.get(name) === text);
+  const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as Record<string, unknown>;
+  const complete = {
+    format: meta.format,
+    scenario: meta.scenario,
+    description: scenario.description,
+    apiVersion: meta.apiVersion,
+    engine,
+    recorded: unchanged && previousDate ? previousDate : new Date().toISOString().slice(0, 10),
+    recordedWith: 'RECORD=1 npx vitest run -c vitest.record.config.ts (test/record/record-fixtures.test.ts, through recordingClient)',
+    exchanges: meta.exchanges,
+  };
+  await writeFile(join(dir, 'meta.json'), `${JSON.stringify(complete, null, 2)}\n`);
+  return meta.exchanges as string[];
 }
 
 describe.runIf(RECORD)('record fixtures from the real engine', () => {
   let engine: Record<string, unknown> = {};
 
   beforeAll(async () => {
-    inner = createNodeTransport({ kind: 'unix', socketPath: SOCKET });
-    probe = new DockerClient({ transport: inner, apiVersion: API_VERSION });
+    probe = new DockerClient({ socketPath: SOCKET, apiVersion: API_VERSION });
     await cleanup();
     const version = await probe.system.version();
     engine = {
@@ -325,21 +317,25 @@ describe.runIf(RECORD)('record fixtures from the real engine', () => {
       const left = await probe.containers.list({ all: true, filters: { label: [FIXTURE_LABEL] } });
       expect(left).toEqual([]);
     } finally {
-      await inner.close();
+      await probe.close();
     }
   });
 
   for (const scenario of SCENARIOS) {
     it(scenario.name, async () => {
-      let exchanges: RecordedExchange[] = [];
+      const dir = join(FIXTURES, scenario.name);
+      const before = await exchangeFiles(dir);
+      const previousDate = await readFile(join(dir, 'meta.json'), 'utf8')
+        .then((text) => (JSON.parse(text) as { recorded?: string }).recorded)
+        .catch(() => undefined);
       for (let attempt = 1; ; attempt++) {
-        exchanges = await record(scenario);
+        const exchanges = await record(scenario);
         if (scenario.accept?.(exchanges) !== false) break;
         if (attempt === 10) throw new Error(`${scenario.name}: no stable recording in 10 attempts`);
         console.warn(`${scenario.name}: attempt ${attempt} gave an unstable variant; recording again`);
         await cleanup();
       }
-      const files = await writeScenario(scenario, normaliseScenario(exchanges), engine);
+      const files = await completeMeta(scenario, engine, before, previousDate);
       console.log(`${scenario.name}: ${files.length} exchanges\n  ${files.join('\n  ')}`);
     });
   }

@@ -796,6 +796,18 @@ test('executor: stop() removes the container', async () => {
   executor = undefined;
 }, 60_000);
 
+test('berth/testing: replayClient answers from a committed recording with no engine, socket or undici', async () => {
+  const testing = (await import(targetUrl('testing/index'))) as typeof import('../../src/testing/index.js');
+  const replay = testing.replayClient(join(root, 'fixtures/exec'), { order: 'any' });
+  const id = '0000000000010000000000000000000000000000000000000000000000000000';
+  const result = await replay.exec.run(id, ['sh', '-c', 'printf out; printf err >&2; exit 3']);
+  equal([result.stdout, result.stderr, result.exitCode], ['out', 'err', 3], 'replayed exec.run');
+  const error = await rejection(replay.exec.run(id, ['true']), 'exec.run of a command that was not recorded');
+  assert(testing.isFixtureMismatchError(error), `expected a FixtureMismatchError, got ${String(error)}`);
+  assert(String((error as Error).message).includes('body.Cmd[0]: recorded "sh", sent "true"'), `unclear message: ${String(error)}`);
+  await replay.close();
+});
+
 // ---------------------------------------------------------------------------------------------
 // Last: nothing loaded undici (Deno's import map makes it a trap; the trap itself is checked)
 

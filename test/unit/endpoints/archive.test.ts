@@ -1,38 +1,34 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFirstEntry } from '../../../src/engine/archive.js';
-import { type DockerApiError, isDockerApiError, isDockerConnectionError } from '../../../src/engine/index.js';
-import { recordedBodyBytes } from '../../../src/engine/transport/recording.js';
-import { jsonOf, useReplay } from '../../helpers/replay.js';
+import { type DockerApiError, isDockerApiError } from '../../../src/engine/index.js';
+import { recordedBodyBytes } from '../../../src/testing/format.js';
+import { type FixtureMismatchError, isFixtureMismatchError } from '../../../src/testing/index.js';
+import { jsonOf, useFixture } from '../../helpers/replay.js';
 
-const replay = useReplay('archive');
-const { docker, tracker } = replay;
-const id = jsonOf<{ Id: string }>(replay.exchange(1).response.body).Id;
+const fixture = useFixture('archive');
+const { docker } = fixture;
+const id = jsonOf<{ Id: string }>(fixture.exchange(1).response.body).Id;
 /** The exact tar the recorder uploaded (one file, fixed metadata). */
-const uploaded = recordedBodyBytes(replay.exchange(2).request.body);
+const uploaded = recordedBodyBytes(fixture.exchange(2).request.body);
 const TEXT = 'hello from berth\n';
 
-describe('archives (replayed)', () => {
+describe('archives (replayed through replayClient)', () => {
   it('putArchive sends the tar as application/x-tar with the folder in the query', async () => {
     await docker.containers.putArchive(id, '/tmp', uploaded);
-    const [request] = tracker.requests;
-    expect(request?.method).toBe('PUT');
-    expect(request?.pathname).toBe(`/v1.41/containers/${id}/archive`);
-    expect(Object.fromEntries(request?.query ?? [])).toEqual({ path: '/tmp' });
-    expect(request?.headers.get('content-type')).toBe('application/x-tar');
-    expect(request?.body).toEqual(uploaded);
+    const request = fixture.request(2);
+    expect(request.method).toBe('PUT');
+    expect(request.pathname).toBe(`/v1.41/containers/${id}/archive`);
+    expect(Object.fromEntries(request.query)).toEqual({ path: '/tmp' });
+    expect(request.contentType).toBe('application/x-tar');
   });
 
-  it('putArchive with other bytes is not answered', async () => {
-    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
-    try {
-      const other = uploaded.slice();
-      other[600] = 0x41;
-      const error = await docker.containers.putArchive(id, '/tmp', other).catch((e: unknown) => e);
-      expect(isDockerConnectionError(error)).toBe(true);
-      expect(tracker.misses[0]).toMatch(/body differs/);
-    } finally {
-      quiet.mockRestore();
-    }
+  it('putArchive with other bytes is refused with the first differing byte', async () => {
+    const other = uploaded.slice();
+    other[600] = 0x41;
+    const error = (await docker.containers.putArchive(id, '/tmp', other).catch((e: unknown) => e)) as FixtureMismatchError;
+    expect(isFixtureMismatchError(error)).toBe(true);
+    expect(error.nearest?.file).toBe('02-put-containers-id-archive.json');
+    expect(error.nearest?.difference).toMatch(/^body: recorded 2048 bytes, sent 2048 bytes; first difference at byte 600/);
   });
 
   it('getArchive decodes the path-stat header and streams the tar', async () => {
@@ -48,7 +44,7 @@ describe('archives (replayed)', () => {
     });
     const entry = await readFirstEntry(archive.body, 'hello.txt', 1024);
     expect([entry.type, new TextDecoder().decode(entry.data)]).toEqual(['file', TEXT]);
-    expect(tracker.requests[0]?.path).toBe(`/v1.41/containers/${id}/archive?path=%2Ftmp%2Fhello.txt`);
+    expect(fixture.request(3).path).toBe(`/v1.41/containers/${id}/archive?path=%2Ftmp%2Fhello.txt`);
   });
 
   it('readFile returns the file contents', async () => {
@@ -57,7 +53,6 @@ describe('archives (replayed)', () => {
   });
 
   it('maps a missing path to DockerApiError notFound', async () => {
-    await docker.containers.getArchive(id, '/tmp/hello.txt').then((a) => a.body.cancel());
     const error = (await docker.containers.getArchive(id, '/tmp/missing.txt').catch((e: unknown) => e)) as DockerApiError;
     expect(isDockerApiError(error)).toBe(true);
     expect(error.reason).toBe('notFound');
@@ -66,6 +61,6 @@ describe('archives (replayed)', () => {
 
   it('remove', async () => {
     await docker.containers.remove(id);
-    expect(tracker.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`DELETE /v1.41/containers/${id}`]);
+    expect(`${fixture.request(5).method} ${fixture.request(5).path}`).toBe(`DELETE /v1.41/containers/${id}`);
   });
 });

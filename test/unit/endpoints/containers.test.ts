@@ -1,11 +1,12 @@
-import { describe, expect, it, vi } from 'vitest';
-import { DockerApiError, type DockerApiError as DockerApiErrorType, isDockerConnectionError } from '../../../src/engine/index.js';
-import { jsonOf, useReplay } from '../../helpers/replay.js';
+import { describe, expect, it } from 'vitest';
+import { DockerApiError, type DockerApiError as DockerApiErrorType } from '../../../src/engine/index.js';
+import { type FixtureMismatchError, isFixtureMismatchError, replayClient } from '../../../src/testing/index.js';
+import { jsonOf, useFixture } from '../../helpers/replay.js';
 
-const replay = useReplay('containers');
-const { docker, tracker } = replay;
-const createBody = jsonOf(replay.exchange(1).request.body);
-const id = jsonOf<{ Id: string }>(replay.exchange(1).response.body).Id;
+const fixture = useFixture('containers');
+const { docker } = fixture;
+const createBody = jsonOf(fixture.exchange(1).request.body);
+const id = jsonOf<{ Id: string }>(fixture.exchange(1).response.body).Id;
 const CMD = ['sh', '-c', 'echo hello; sleep 0.2; echo oops >&2; exec sleep 3600'];
 const LABELS = { 'berth.test': '1', 'berth.fixture': 'containers' };
 
@@ -18,41 +19,33 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-describe('containers (replayed)', () => {
+describe('containers (replayed through replayClient)', () => {
   it('create sends the config as JSON and the name in the query, and returns the ID', async () => {
     const created = await docker.containers.create(
       { Image: 'berth-test/busybox:latest', Cmd: CMD, Labels: LABELS, HostConfig: { NetworkMode: 'none' } },
       { name: 'berth-fixture-containers' },
     );
     expect(created).toEqual({ Id: id, Warnings: [] });
-    const [request] = tracker.requests;
-    expect(request?.method).toBe('POST');
-    expect(request?.pathname).toBe('/v1.41/containers/create');
-    expect(Object.fromEntries(request?.query ?? [])).toEqual({ name: 'berth-fixture-containers' });
-    expect(request?.headers.get('content-type')).toBe('application/json');
-    expect(request?.json).toEqual(createBody);
+    const request = fixture.request(1);
+    expect(request.method).toBe('POST');
+    expect(request.pathname).toBe('/v1.41/containers/create');
+    expect(Object.fromEntries(request.query)).toEqual({ name: 'berth-fixture-containers' });
+    expect(request.contentType).toBe('application/json');
+    expect(request.json).toEqual(createBody);
   });
 
-  it('create with another body is not answered', async () => {
-    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
-    try {
-      const error = await rejection(
-        docker.containers.create(
-          { Image: 'berth-test/busybox:latest', Cmd: ['true'], Labels: LABELS },
-          { name: 'berth-fixture-containers' },
-        ),
-      );
-      expect(isDockerConnectionError(error)).toBe(true);
-      expect(tracker.misses).toHaveLength(1);
-      expect(tracker.misses[0]).toMatch(/JSON body differs/);
-    } finally {
-      quiet.mockRestore();
-    }
+  it('create with another body is refused, naming the field that differs', async () => {
+    const error = (await rejection(
+      docker.containers.create({ Image: 'berth-test/busybox:latest', Cmd: ['true'], Labels: LABELS }, { name: 'berth-fixture-containers' }),
+    )) as FixtureMismatchError;
+    expect(isFixtureMismatchError(error)).toBe(true);
+    expect(error.nearest?.file).toBe('01-post-containers-create.json');
+    expect(error.nearest?.difference).toMatch(/^body\.Cmd\[0\]: recorded "sh", sent "true"$/);
   });
 
   it('start answers 204 with no body', async () => {
     await expect(docker.containers.start(id)).resolves.toBeUndefined();
-    expect(tracker.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST /v1.41/containers/${id}/start`]);
+    expect(`${fixture.request(2).method} ${fixture.request(2).path}`).toBe(`POST /v1.41/containers/${id}/start`);
   });
 
   it('inspect parses the container', async () => {
@@ -64,16 +57,16 @@ describe('containers (replayed)', () => {
     expect(info.Config.Labels).toEqual(LABELS);
     expect(info.Config.Tty).toBe(false);
     expect(info.HostConfig.NetworkMode).toBe('none');
-    expect(tracker.requests[0]?.path).toBe(`/v1.41/containers/${id}/json`);
+    expect(fixture.request(3).path).toBe(`/v1.41/containers/${id}/json`);
   });
 
   it('list sends all=1 and the label filter as JSON', async () => {
     const list = await docker.containers.list({ all: true, filters: { label: ['berth.fixture=containers'] } });
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ Id: id, Names: ['/berth-fixture-containers'], State: 'running', Labels: LABELS });
-    const query = tracker.requests[0]?.query;
-    expect(query?.get('all')).toBe('1');
-    expect(JSON.parse(query?.get('filters') ?? 'null')).toEqual({ label: ['berth.fixture=containers'] });
+    const query = fixture.request(4).query;
+    expect(query.get('all')).toBe('1');
+    expect(JSON.parse(query.get('filters') ?? 'null')).toEqual({ label: ['berth.fixture=containers'] });
   });
 
   it('logs looks up the TTY with inspect, then demultiplexes the recorded frames', async () => {
@@ -84,23 +77,21 @@ describe('containers (replayed)', () => {
       ['stdout', 'hello\n'],
       ['stderr', 'oops\n'],
     ]);
-    expect(tracker.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
-      `GET /v1.41/containers/${id}/json`,
-      `GET /v1.41/containers/${id}/json`,
-      `GET /v1.41/containers/${id}/logs?stdout=1&stderr=1`,
-    ]);
+    expect(fixture.request(6).path).toBe(`/v1.41/containers/${id}/logs?stdout=1&stderr=1`);
   });
 
   it('stop sends t=0; stopping again is answered 304 and is not an error', async () => {
     await docker.containers.stop(id, { timeout: 0 });
     await docker.containers.stop(id, { timeout: 0 });
-    expect(tracker.requests.map((r) => r.path)).toEqual([`/v1.41/containers/${id}/stop?t=0`, `/v1.41/containers/${id}/stop?t=0`]);
-    expect(tracker.used(6) && tracker.used(7)).toBe(true);
+    expect([fixture.request(7).path, fixture.request(8).path]).toEqual([
+      `/v1.41/containers/${id}/stop?t=0`,
+      `/v1.41/containers/${id}/stop?t=0`,
+    ]);
   });
 
   it('remove sends DELETE without a query', async () => {
     await docker.containers.remove(id);
-    expect(tracker.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`DELETE /v1.41/containers/${id}`]);
+    expect(`${fixture.request(9).method} ${fixture.request(9).path}`).toBe(`DELETE /v1.41/containers/${id}`);
   });
 
   it('maps the 404 of a removed container to DockerApiError notFound with the daemon message', async () => {
@@ -116,29 +107,27 @@ describe('containers (replayed)', () => {
     expect(error.path).toBe(`/v1.41/containers/${id}/json`);
   });
 
-  it('replays the whole recorded lifecycle in order', async () => {
-    const { Id } = await docker.containers.create(createBody as never, { name: 'berth-fixture-containers' });
-    await docker.containers.start(Id);
-    await docker.containers.inspect(Id);
-    await docker.containers.list({ all: true, filters: { label: ['berth.fixture=containers'] } });
-    const logs = await docker.containers.logs(Id);
+  it('replays the whole recorded lifecycle in strict order', async () => {
+    const strict = replayClient(fixture.dir);
+    const { Id } = await strict.containers.create(createBody as never, { name: 'berth-fixture-containers' });
+    await strict.containers.start(Id);
+    await strict.containers.inspect(Id);
+    await strict.containers.list({ all: true, filters: { label: ['berth.fixture=containers'] } });
+    const logs = await strict.containers.logs(Id);
     for await (const _ of logs) {
       // drain
     }
-    await docker.containers.stop(Id, { timeout: 0 });
-    await docker.containers.stop(Id, { timeout: 0 });
-    await docker.containers.remove(Id);
-    await expect(docker.containers.inspect(Id)).rejects.toMatchObject({ reason: 'notFound' });
-    tracker.assertAllUsed();
+    await strict.containers.stop(Id, { timeout: 0 });
+    await strict.containers.stop(Id, { timeout: 0 });
+    await strict.containers.remove(Id);
+    await expect(strict.containers.inspect(Id)).rejects.toMatchObject({ reason: 'notFound' });
+    await strict.close();
   });
 
-  it('a request that was not recorded fails (unhandled)', async () => {
-    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
-    try {
-      expect(isDockerConnectionError(await rejection(docker.containers.kill(id)))).toBe(true);
-      expect(tracker.misses[0]).toMatch(/no exchange has POST/);
-    } finally {
-      quiet.mockRestore();
-    }
+  it('a request that was not recorded fails with FixtureMismatchError', async () => {
+    const error = (await rejection(docker.containers.kill(id))) as FixtureMismatchError;
+    expect(isFixtureMismatchError(error)).toBe(true);
+    expect(error.request).toEqual({ method: 'POST', path: `/v1.41/containers/${id}/kill` });
+    expect(error.message).toContain(`no recorded exchange matches request 1 of this replay: POST /v1.41/containers/${id}/kill`);
   });
 });

@@ -1,14 +1,14 @@
-import { describe, expect, it, vi } from 'vitest';
-import { isDockerConnectionError } from '../../../src/engine/index.js';
-import { jsonOf, useReplay } from '../../helpers/replay.js';
+import { describe, expect, it } from 'vitest';
+import { type FixtureMismatchError, isFixtureMismatchError, replayClient } from '../../../src/testing/index.js';
+import { jsonOf, useFixture } from '../../helpers/replay.js';
 
-const replay = useReplay('exec');
-const { docker, tracker } = replay;
-const containerId = jsonOf<{ Id: string }>(replay.exchange(1).response.body).Id;
-const execId = jsonOf<{ Id: string }>(replay.exchange(3).response.body).Id;
+const fixture = useFixture('exec');
+const { docker } = fixture;
+const containerId = jsonOf<{ Id: string }>(fixture.exchange(1).response.body).Id;
+const execId = jsonOf<{ Id: string }>(fixture.exchange(3).response.body).Id;
 const CMD = ['sh', '-c', 'printf out; printf err >&2; exit 3'];
 
-describe('exec.run (replayed)', () => {
+describe('exec.run (replayed through replayClient)', () => {
   it('returns stdout, stderr and the exit code from the recorded frames', async () => {
     const result = await docker.exec.run(containerId, CMD);
     expect(result.stdout).toBe('out');
@@ -19,33 +19,28 @@ describe('exec.run (replayed)', () => {
   });
 
   it('sends create, start and inspect with the expected paths and bodies', async () => {
+    // The replay answered each request, so the client sent exactly the recorded requests.
     await docker.exec.run(containerId, CMD);
-    const [create, start, inspect, ...rest] = tracker.requests;
-    expect(rest).toEqual([]);
-    expect(create?.method).toBe('POST');
-    expect(create?.pathname).toBe(`/v1.41/containers/${containerId}/exec`);
-    expect(create?.headers.get('content-type')).toBe('application/json');
-    expect(create?.json).toEqual({ Cmd: CMD, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false });
-    expect(start?.method).toBe('POST');
-    expect(start?.pathname).toBe(`/v1.41/exec/${execId}/start`);
-    expect(start?.json).toEqual({ Detach: false, Tty: false });
-    expect(inspect?.method).toBe('GET');
-    expect(inspect?.path).toBe(`/v1.41/exec/${execId}/json`);
-    expect(tracker.misses).toEqual([]);
+    const [create, start, inspect] = [fixture.request(3), fixture.request(4), fixture.request(5)];
+    expect(create.method).toBe('POST');
+    expect(create.pathname).toBe(`/v1.41/containers/${containerId}/exec`);
+    expect(create.contentType).toBe('application/json');
+    expect(create.json).toEqual({ Cmd: CMD, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false });
+    expect(start.method).toBe('POST');
+    expect(start.pathname).toBe(`/v1.41/exec/${execId}/start`);
+    expect(start.json).toEqual({ Detach: false, Tty: false });
+    expect(inspect.method).toBe('GET');
+    expect(inspect.path).toBe(`/v1.41/exec/${execId}/json`);
   });
 
-  it('fails when the client sends another command than the recorded one', async () => {
-    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
-    try {
-      const error = await docker.exec.run(containerId, ['sh', '-c', 'exit 0']).catch((e: unknown) => e);
-      expect(isDockerConnectionError(error)).toBe(true);
-      expect(tracker.misses[0]).toMatch(/JSON body differs/);
-    } finally {
-      quiet.mockRestore();
-    }
+  it('fails with FixtureMismatchError when the client sends another command than the recorded one', async () => {
+    const error = (await docker.exec.run(containerId, ['sh', '-c', 'exit 0']).catch((e: unknown) => e)) as FixtureMismatchError;
+    expect(isFixtureMismatchError(error)).toBe(true);
+    expect(error.nearest?.file).toBe('03-post-containers-id-exec.json');
+    expect(error.nearest?.difference).toBe('body.Cmd[2]: recorded "printf out; printf err >&2; exit 3", sent "exit 0"');
   });
 
-  it('exec.start yields the recorded frames in order, and exec.inspect the exit code', async () => {
+  it('exec.start yields the recorded frames in order, one at a time, and exec.inspect the exit code', async () => {
     await docker.exec.create(containerId, { Cmd: CMD, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false });
     const frames: Array<[string, string]> = [];
     for await (const frame of await docker.exec.start(execId)) frames.push([frame.stream, new TextDecoder().decode(frame.data)]);
@@ -55,5 +50,15 @@ describe('exec.run (replayed)', () => {
     ]);
     const info = await docker.exec.inspect(execId);
     expect(info).toMatchObject({ ID: execId, ContainerID: containerId, Running: false, ExitCode: 3 });
+  });
+
+  it('replays the whole scenario in strict order', async () => {
+    const strict = replayClient(fixture.dir);
+    const { Id } = await strict.containers.create(jsonOf(fixture.exchange(1).request.body) as never, { name: 'berth-fixture-exec' });
+    await strict.containers.start(Id);
+    await expect(strict.exec.run(Id, CMD)).resolves.toMatchObject({ stdout: 'out', stderr: 'err', exitCode: 3 });
+    await strict.containers.stop(Id, { timeout: 0 });
+    await strict.containers.remove(Id);
+    await strict.close();
   });
 });

@@ -3,14 +3,9 @@ import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../../src/engine/stream/demux.js';
 import { createFetchTransport } from '../../../src/engine/transport/fetch.js';
-import {
-  base64ToBytes,
-  bytesToBase64,
-  createRecordingTransport,
-  type RecordedExchange,
-  recordedBodyBytes,
-} from '../../../src/engine/transport/recording.js';
 import type { HijackedConnection, Transport, TransportRequest, TransportResponse } from '../../../src/engine/transport/types.js';
+import { base64ToBytes, bytesToBase64, type RecordedExchange, recordedBodyBytes } from '../../../src/testing/format.js';
+import { createRecordingTransport } from '../../../src/testing/recorder.js';
 import { FIXTURES_DIR, fixtureHandlers, loadFixtures, REPLAY_BASE_URL, ReplayTracker } from '../../helpers/replay.js';
 
 const utf8 = new TextEncoder();
@@ -85,7 +80,7 @@ describe('createRecordingTransport', () => {
       },
     ]);
     const exchanges: RecordedExchange[] = [];
-    const transport = createRecordingTransport(inner, (e) => exchanges.push(e));
+    const transport = createRecordingTransport(inner, (r) => exchanges.push(r.exchange));
     const response = await transport.request({
       method: 'POST',
       path: '/v1.41/containers/create',
@@ -112,7 +107,7 @@ describe('createRecordingTransport', () => {
       { headers: { 'content-type': 'text/plain', 'content-length': '2' }, chunks: [utf8.encode('O'), utf8.encode('K')] },
     ]);
     const exchanges: RecordedExchange[] = [];
-    const response = await createRecordingTransport(inner, (e) => exchanges.push(e)).request({
+    const response = await createRecordingTransport(inner, (r) => exchanges.push(r.exchange)).request({
       method: 'GET',
       path: '/_ping',
       headers: {},
@@ -128,7 +123,7 @@ describe('createRecordingTransport', () => {
       { headers: { 'content-type': 'application/json' }, chunks: [utf8.encode('{"a":1}\n'), utf8.encode('{"a":2}\n')] },
     ]);
     const exchanges: RecordedExchange[] = [];
-    const response = await createRecordingTransport(inner, (e) => exchanges.push(e)).request({
+    const response = await createRecordingTransport(inner, (r) => exchanges.push(r.exchange)).request({
       method: 'GET',
       path: '/v1.41/events',
       headers: {},
@@ -151,7 +146,7 @@ describe('createRecordingTransport', () => {
       { headers: { 'content-type': 'application/vnd.docker.raw-stream' }, chunks: [utf8.encode('tty output\r\n')] },
     ]);
     const exchanges: RecordedExchange[] = [];
-    const transport = createRecordingTransport(inner, (e) => exchanges.push(e));
+    const transport = createRecordingTransport(inner, (r) => exchanges.push(r.exchange));
     const start = (tty: boolean) =>
       transport.request({
         method: 'POST',
@@ -179,7 +174,7 @@ describe('createRecordingTransport', () => {
       yield new Uint8Array([1, 2, 3]);
       yield new Uint8Array([4, 5]);
     }
-    const response = await createRecordingTransport(inner, (e) => exchanges.push(e)).request({
+    const response = await createRecordingTransport(inner, (r) => exchanges.push(r.exchange)).request({
       method: 'PUT',
       path: '/v1.41/containers/abc/archive?path=%2Ftmp',
       headers: { 'content-type': 'application/x-tar' },
@@ -197,7 +192,7 @@ describe('createRecordingTransport', () => {
       { headers: { 'content-type': 'text/plain' }, chunks: [utf8.encode('second')] },
     ]);
     const seen: Array<[number, string]> = [];
-    const transport = createRecordingTransport(inner, (e, sequence) => seen.push([sequence, e.request.path]));
+    const transport = createRecordingTransport(inner, (r) => seen.push([r.sequence, r.exchange.request.path]));
     const a = await transport.request({ method: 'GET', path: '/a', headers: {} });
     const b = await transport.request({ method: 'GET', path: '/b', headers: {} });
     await readAll(b);
@@ -208,14 +203,56 @@ describe('createRecordingTransport', () => {
     ]);
   });
 
-  it('passes hijacks through unrecorded and tells onHijack', async () => {
-    const inner = fakeTransport([]);
-    const hijacked: string[] = [];
+  it('records a hijacked connection with what was written to it', async () => {
+    const written: Uint8Array[] = [];
+    const inner: Transport = {
+      ...fakeTransport([]),
+      async hijack(): Promise<HijackedConnection> {
+        async function* body() {
+          yield encodeFrame(1, utf8.encode('HI\n'));
+        }
+        const iterator = body();
+        return {
+          status: 101,
+          headers: { 'content-type': 'application/vnd.docker.raw-stream', upgrade: 'tcp' },
+          body: { [Symbol.asyncIterator]: () => iterator, cancel: async () => {} },
+          async write(data) {
+            written.push(typeof data === 'string' ? utf8.encode(data) : data);
+          },
+          async closeWrite() {},
+          close() {},
+        };
+      },
+    };
     const exchanges: RecordedExchange[] = [];
-    const transport = createRecordingTransport(inner, (e) => exchanges.push(e), { onHijack: (r) => hijacked.push(r.path) });
-    await expect(transport.hijack({ method: 'POST', path: '/v1.41/containers/abc/attach', headers: {} })).rejects.toThrow('hijacked');
-    expect(hijacked).toEqual(['/v1.41/containers/abc/attach']);
-    expect(exchanges).toEqual([]);
+    const transport = createRecordingTransport(inner, (r) => exchanges.push(r.exchange));
+    const connection = await transport.hijack({
+      method: 'POST',
+      path: '/v1.41/exec/abc/start',
+      headers: { 'content-type': 'application/json' },
+      body: '{"Detach":false,"Tty":false}',
+    });
+    await connection.write('hi\n');
+    await connection.closeWrite();
+    await readAll(connection);
+    expect(written.map((b) => new TextDecoder().decode(b))).toEqual(['hi\n']);
+    expect(exchanges).toEqual([
+      {
+        request: {
+          method: 'POST',
+          path: '/v1.41/exec/abc/start',
+          headers: { 'content-type': 'application/json' },
+          body: { json: { Detach: false, Tty: false } },
+          stdin: { text: 'hi\n' },
+        },
+        response: {
+          status: 101,
+          headers: { 'content-type': 'application/vnd.docker.raw-stream', upgrade: 'tcp' },
+          body: { frames: [{ stream: 'stdout', text: 'HI\n' }] },
+        },
+        hijacked: true,
+      },
+    ]);
     expect(transport.address).toBe('fake://engine');
   });
 
@@ -245,7 +282,7 @@ describe('recording a replay reproduces every committed fixture', () => {
       const tracker = new ReplayTracker(scenario.exchanges);
       server.resetHandlers(...fixtureHandlers(scenario.exchanges, { tracker }));
       const recorded: RecordedExchange[] = [];
-      const transport = createRecordingTransport(createFetchTransport({ baseUrl: REPLAY_BASE_URL }), (e) => recorded.push(e));
+      const transport = createRecordingTransport(createFetchTransport({ baseUrl: REPLAY_BASE_URL }), (r) => recorded.push(r.exchange));
       for (const exchange of scenario.exchanges) {
         const { request } = exchange;
         const response = await transport.request({
