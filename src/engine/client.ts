@@ -49,6 +49,11 @@ export interface DockerClientOptions {
   env?: Record<string, string | undefined> | undefined;
 }
 
+/** The option key through which `berth/testing` wraps a client's transport (internal). */
+const TESTING_WRAP = Symbol.for('berth.testing.wrap');
+/** The option key (and getter) saying whether `berth/testing` records or replays this client (internal). */
+const TESTING_MODE = Symbol.for('berth.testing.mode');
+
 /**
  * A typed Docker Engine API client. Resources mirror the API: `system`, `containers`, `exec`,
  * `images`, `networks`, `volumes`. Nothing is connected until the first call; the API version is negotiated once, lazily.
@@ -94,6 +99,19 @@ export class DockerClient {
     this.images = new ImagesApi(this.#core, options.env);
     this.networks = new NetworksApi(this.#core);
     this.volumes = new VolumesApi(this.#core);
+  }
+
+  /**
+   * `'record'` or `'replay'` when `berth/testing` wraps this client (recordingClient, replayClient,
+   * `BERTH_RECORD`, `BERTH_REPLAY`), else undefined. Internal: the executor reads it through
+   * `Symbol.for('berth.testing.mode')` to run blocks by exec in recorded sessions.
+   */
+  get [TESTING_MODE](): 'record' | 'replay' | undefined {
+    const given = (this.#options as { [TESTING_MODE]?: 'record' | 'replay' })[TESTING_MODE];
+    if (given) return given;
+    if ((this.#options as { [TESTING_WRAP]?: unknown })[TESTING_WRAP]) return undefined;
+    const env = this.#options.env ?? (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
+    return env.BERTH_REPLAY ? 'replay' : env.BERTH_RECORD ? 'record' : undefined;
   }
 
   #getTransport(): Transport {
@@ -173,9 +191,6 @@ export class DockerClient {
     await this.close();
   }
 }
-
-/** The option key through which `berth/testing` wraps a client's transport (internal). */
-const TESTING_WRAP = Symbol.for('berth.testing.wrap');
 
 /**
  * With `BERTH_RECORD=<dir>` or `BERTH_REPLAY=<dir>` in the environment: a wrap that records the

@@ -10,6 +10,7 @@
 
 import type { DockerClient } from '../engine/index.js';
 import { languageSpec } from './blocks.js';
+import { ExecutorError } from './errors.js';
 import { type BlockContext, type BlockOutcome, runBlock } from './run-block.js';
 import { createRunnerBackend } from './runner/backend.js';
 import type { RunnerMode } from './types.js';
@@ -75,6 +76,22 @@ export function setBlockBackendFactory(next: BlockBackendFactory | undefined): v
  * (unless `runner` is `off`), else `exec` (an image without Python 3.8+).
  */
 export async function openBlockBackend(docker: DockerClient, containerId: string, options: BlockBackendOptions): Promise<BlockBackend> {
-  const make = factory ?? (options.runner === 'off' ? undefined : createRunnerBackend);
+  const recorded = recordedSession(docker);
+  if (recorded && options.persistent) {
+    throw new ExecutorError(
+      `persistent: true cannot be used with a berth/testing ${recorded} client: a persistent session lives in the runner's long-lived stream, whose replay would depend on timing; record and replay with persistent: false`,
+    );
+  }
+  const make = factory ?? (options.runner === 'off' || recorded ? undefined : createRunnerBackend);
   return (await make?.(docker, containerId, options)) ?? new ExecBlockBackend();
+}
+
+/**
+ * `'record'` or `'replay'` when berth/testing records or replays this client (recordingClient,
+ * replayClient, BERTH_RECORD, BERTH_REPLAY). Blocks then run by exec: the runner's one long-lived
+ * stream interleaves output with the host's timers, so its replay would depend on timing, while an
+ * exec per block replays exchange by exchange.
+ */
+function recordedSession(docker: DockerClient): 'record' | 'replay' | undefined {
+  return (docker as unknown as Record<symbol, 'record' | 'replay' | undefined>)[Symbol.for('berth.testing.mode')];
 }

@@ -32,6 +32,7 @@ export { type MswHandlersOptions, mswHandlers } from './msw.js';
 export type { ReplayOptions } from './replay.js';
 
 const TESTING_WRAP = Symbol.for('berth.testing.wrap');
+const TESTING_MODE = Symbol.for('berth.testing.mode');
 
 /**
  * A client that talks to the real engine (found from `options` like any {@link DockerClient}) and
@@ -54,7 +55,11 @@ const TESTING_WRAP = Symbol.for('berth.testing.wrap');
  */
 export function recordingClient(dir: string, options: DockerClientOptions = {}): DockerClient {
   const target = newRecordingTarget(dir);
-  return new DockerClient({ ...options, [TESTING_WRAP]: (base: () => Transport) => recordInto(base(), target) } as DockerClientOptions);
+  return new DockerClient({
+    ...options,
+    [TESTING_WRAP]: (base: () => Transport) => recordInto(base(), target),
+    [TESTING_MODE]: 'record',
+  } as DockerClientOptions);
 }
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { createRequire } from 'node:module';
 import type { HttpHandler } from 'msw';
 import type { TransportRequest } from '../engine/transport/types.js';
 import { isFixtureMismatchError } from './errors.js';
@@ -30,17 +31,13 @@ export interface MswHandlersOptions extends ReplayOptions {
  *
  * @param dir A recording folder.
  * @param options The base URL and the order (`strict` by default).
- * @returns The handlers, for `setupServer(...handlers)` or `server.use(...handlers)`.
+ * @returns The handlers, for `setupServer(...mswHandlers(dir))` or `server.use(...mswHandlers(dir))`
+ *   (an array, so `await mswHandlers(dir)` works as well).
  * @throws Error when msw is not installed (`npm install -D msw`).
  * @throws DockerArgumentError when `dir` holds no recording.
  */
-export async function mswHandlers(dir: string, options: MswHandlersOptions = {}): Promise<HttpHandler[]> {
-  let msw: typeof import('msw');
-  try {
-    msw = await import('msw');
-  } catch (cause) {
-    throw new Error('mswHandlers needs msw, an optional peer dependency of berth: npm install -D msw', { cause });
-  }
+export function mswHandlers(dir: string, options: MswHandlersOptions = {}): HttpHandler[] {
+  const msw = loadMsw();
   const session = newReplaySession(dir, options);
   const base = new URL(options.baseUrl ?? 'http://docker.invalid');
   const prefix = base.pathname.replace(/\/$/, '');
@@ -82,4 +79,18 @@ export async function mswHandlers(dir: string, options: MswHandlersOptions = {})
     return new msw.HttpResponse(stream, { status: response.status, headers: response.headers });
   });
   return [handler];
+}
+
+/**
+ * msw, loaded synchronously on first use, so that {@link mswHandlers} can return its handlers at once
+ * and importing `berth/testing` never needs msw. `require` resolves the ESM build where the runtime
+ * loads ESM synchronously (msw's `module-sync` condition) and its CommonJS build elsewhere; msw
+ * recognises handlers by their `kind`, so handlers from either build work with the user's server.
+ */
+function loadMsw(): typeof import('msw') {
+  try {
+    return createRequire(import.meta.url)('msw') as typeof import('msw');
+  } catch (cause) {
+    throw new Error('mswHandlers needs msw, an optional peer dependency of berth: npm install -D msw', { cause });
+  }
 }

@@ -110,6 +110,7 @@ beforeAll(async () => {
     labels: { [TEST_LABEL]: '1' },
   });
   executorRecorded = await executorScenario(executor);
+  expect(executorRecorded.executionMode).toBe('exec');
   await executorClient.close();
 }, 300_000);
 
@@ -242,7 +243,7 @@ describe('msw', () => {
   afterAll(() => server.close());
 
   it('mswHandlers answers a fetch-transport client from the recording', async () => {
-    server.resetHandlers(...(await mswHandlers(engineDir, { order: 'any' })));
+    server.resetHandlers(...mswHandlers(engineDir, { order: 'any' }));
     const client = new DockerClient({ transport: createFetchTransport({ baseUrl: 'http://docker.invalid', fetch: mswFetch }) });
     // Hijacked connections cannot go through fetch: the scenario leaves out its stdin exec.
     const { stdin: _, interactive: __, ...rest } = recorded;
@@ -250,7 +251,7 @@ describe('msw', () => {
   });
 
   it('a request that matches nothing fails with the mismatch as the engine message', async () => {
-    server.resetHandlers(...(await mswHandlers(engineDir)));
+    server.resetHandlers(...mswHandlers(engineDir));
     const client = new DockerClient({ transport: createFetchTransport({ baseUrl: 'http://docker.invalid', fetch: mswFetch }) });
     const error = await client.system.version().catch((e: unknown) => e);
     expect(isDockerApiError(error) && error.statusCode).toBe(500);
@@ -259,6 +260,21 @@ describe('msw', () => {
 });
 
 describe('executor session', () => {
+  it('persistent: true is refused with a recording client, and the container made is removed', async () => {
+    const label = `berth.testing.persistent=${process.pid}`;
+    const client = recordingClient(join(work, 'persistent'));
+    const executor = new DockerCommandLineCodeExecutor({
+      image: PYTHON,
+      docker: client,
+      persistent: true,
+      labels: { [TEST_LABEL]: '1', [label.split('=')[0] as string]: String(process.pid) },
+    });
+    await expect(executor.start()).rejects.toThrow(/persistent: true cannot be used with a berth\/testing record client/);
+    expect(executor.state).toBe('stopped');
+    expect(await docker.containers.list({ all: true, filters: { label: [label] } })).toEqual([]);
+    await client.close();
+  });
+
   it('the recording run gave the expected results', () => {
     expect(executorRecorded).toMatchObject({
       python: { exitCode: 0, stdout: 'hello from python\n', stderr: 'to stderr\n', timedOut: false },

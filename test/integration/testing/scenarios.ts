@@ -155,6 +155,8 @@ export async function executorScenario(executor: DockerCommandLineCodeExecutor):
   await executor.start();
   try {
     const run = async (language: string, code: string) => fields(await executor.executeCodeBlocks([{ language, code }]));
+    // A recorded session runs blocks by exec, not through the runner (whose replay would depend on timing).
+    out.executionMode = executor.executionMode;
     out.python = await run('python', "print('hello from python')\nimport sys\nprint('to stderr', file=sys.stderr)");
     out.bash = await run('bash', 'echo "bash $BASH_VERSINFO"; exit 4');
     out.write = await run('python', "open('data.txt', 'w').write('written by a block\\n')\nprint('wrote')");

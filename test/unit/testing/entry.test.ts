@@ -16,7 +16,7 @@ describe('berth/testing entry point', () => {
       'recordingClient',
       'replayClient',
     ]);
-    // msw is an optional peer dependency: only `import type` and the dynamic import in mswHandlers.
+    // msw is an optional peer dependency: only `import type` and the require inside mswHandlers.
     for (const name of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
       const text = readFileSync(`${dir}${name}`, 'utf8');
       const staticImports = [...text.matchAll(/^import(?! type)[^;]*? from '([^']+)';/gms)].map((m) => m[1]);
