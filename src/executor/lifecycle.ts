@@ -92,11 +92,18 @@ export class Lifecycle {
     while (this.#active) await this.#active.done.catch(() => {});
   }
 
-  /** Starts; does nothing when running. `signal` aborts it, as `stop()` does; what was made is removed. */
+  /**
+   * Starts; does nothing when running. After the container died under a block (or the engine went
+   * away), what is left of it is removed and a fresh one started. `signal` aborts it, as `stop()`
+   * does; what was made is removed.
+   */
   start(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return this.#serialise(async () => {
-      if (this.#state === 'running') return;
+      if (this.#state === 'running') {
+        if (this.#dead === undefined) return;
+        await this.#down();
+      }
       signal?.throwIfAborted();
       this.#epoch = new AbortController();
       const epoch = this.#epoch.signal;

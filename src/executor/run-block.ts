@@ -110,12 +110,15 @@ export interface BlockOutcome {
   stateLost?: boolean;
 }
 
+/** What a block's output gets when the kernel's OOM killer ended its process. */
+export const OOM_NOTE = "The process was killed: out of memory (OOM, the container's memory limit).\n";
+
 /** Milliseconds between SIGTERM and SIGKILL on timeout. */
 const TERM_GRACE_MS = 500;
 /** Milliseconds the killer exec may take; a loaded engine can be slow to start one. */
 const KILL_TIMEOUT_MS = 10_000;
 /** Milliseconds to wait for the output to end after the kill before giving up on the stream. */
-const BACKSTOP_MS = 2000;
+export const BACKSTOP_MS = 2000;
 
 /** An outcome for a block that never started a process. */
 function notStarted(ctx: BlockContext, fields: Partial<BlockOutcome>): BlockOutcome {
@@ -343,9 +346,7 @@ export async function runBlock(
   if (failure === undefined && exitCode === 137 && !timedOut && !cancelled) {
     try {
       if (await oomKilledSince(docker, containerId, startedAt)) {
-        parts.push(
-          `${parts.length && !parts[parts.length - 1]?.endsWith('\n') ? '\n' : ''}The process was killed: out of memory (OOM, the container's memory limit).\n`,
-        );
+        parts.push(`${parts.length && !parts[parts.length - 1]?.endsWith('\n') ? '\n' : ''}${OOM_NOTE}`);
       } else if (await stoppedWithin(docker, containerId, BACKSTOP_MS)) {
         failure = new DockerError('the container stopped while the block ran');
       }
@@ -392,7 +393,7 @@ async function hasProcessRoom(ctx: BlockContext): Promise<boolean> {
 }
 
 /** True when the engine reported an OOM kill in the container since `sinceMs` (epoch milliseconds). */
-async function oomKilledSince(docker: DockerClient, containerId: string, sinceMs: number): Promise<boolean> {
+export async function oomKilledSince(docker: DockerClient, containerId: string, sinceMs: number): Promise<boolean> {
   const signal = AbortSignal.timeout(BACKSTOP_MS * 2);
   try {
     const events = await docker.system.events({
@@ -412,7 +413,7 @@ async function oomKilledSince(docker: DockerClient, containerId: string, sinceMs
 }
 
 /** True when the container stops (or is gone) within `ms`: the engine may note its death a moment after the exec's. */
-async function stoppedWithin(docker: DockerClient, containerId: string, ms: number): Promise<boolean> {
+export async function stoppedWithin(docker: DockerClient, containerId: string, ms: number): Promise<boolean> {
   const signal = AbortSignal.timeout(ms);
   try {
     await docker.containers.wait(containerId, { condition: 'not-running', signal });

@@ -116,7 +116,7 @@ describe('dockerd killed (SIGKILL) during an execution', () => {
     const result = await ex.executeCodeBlocks([{ language: 'python', code: "print('after the fault')" }]);
     expect(result.exitCode).toBe(0);
     expect(result.output).toBe('after the fault\n');
-    // The restarted daemon stopped and auto-removed the old container; only the new one has the name.
+    // start() removed the container that died with the daemon; only the new one has the name.
     await expect(docker.containers.inspect(oldContainer)).rejects.toMatchObject({ reason: 'notFound' });
     const named = await docker.containers.list({ all: true, filters: { name: [ex.containerName] } });
     expect(named.map((c) => c.Id)).toEqual([ex.containerId]);

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AttachedStream, DockerClient } from '../../engine/index.js';
-import { isDockerApiError } from '../../engine/index.js';
+import { DockerError, isDockerApiError, isDockerError } from '../../engine/index.js';
 import type { BlockBackend } from '../block-backend.js';
 import { languageSpec } from '../blocks.js';
-import { type BlockContext, type BlockOutcome, KILLER } from '../run-block.js';
+import { type BlockContext, type BlockOutcome, KILLER, OOM_NOTE, oomKilledSince, stoppedWithin } from '../run-block.js';
 import type { CodeImage } from '../types.js';
 import { encodeMessage, HOST, jsonPayload, MessageReader, payloadOf, RUNNER, type RunnerMessage } from './protocol.js';
 
@@ -30,6 +30,8 @@ export interface RunnerBackendOptions {
 
 /** Milliseconds between SIGTERM and SIGKILL on timeout (the exec path's grace). */
 const TERM_GRACE_MS = 500;
+/** Milliseconds to wait for the engine to say the container stopped, when the runner's stream ended under a block. */
+const ENGINE_CHECK_MS = 300;
 /**
  * Milliseconds past the block's deadline (and the grace) before the host takes the runner for
  * stuck and kills it from outside, and past a cancel before it does the same.
@@ -291,6 +293,7 @@ export class RunnerBackend implements BlockBackend {
       if (pending.callbackError) cancel();
     }, 20);
     let exit: ExitMessage | undefined;
+    const startedAt = Date.now();
     try {
       await channel.send(HOST.run, spec).catch(() => {});
       exit = await exited;
@@ -313,7 +316,11 @@ export class RunnerBackend implements BlockBackend {
     }
     let needsReset = false;
     let note: string | undefined;
-    if (!exit) {
+    // The stream ended with no exit message: first rule out the engine or the container going away
+    // under the block (the caller diagnoses that failure: a dead container asks for restart(), a
+    // gone engine rejects the call), as the exec path does.
+    const failure = !exit && !stuck && !cancelled ? await this.#engineFailure() : undefined;
+    if (!exit && failure === undefined) {
       // The runner ended under the block (the block killed it, or it was stuck and we did): the
       // block's processes are killed from outside, and the next block gets a new runner.
       if (!backstopDone) backstopDone = this.#killFromOutside(channel, pending);
@@ -326,7 +333,9 @@ export class RunnerBackend implements BlockBackend {
     }
     const timedOut = exit ? exit.timedOut : stuck && !cancelled;
     const wasCancelled = exit ? exit.cancelled : cancelled;
-    const exitCode = timedOut ? 124 : wasCancelled ? 1 : exit ? exit.code : 1;
+    const exitCode = timedOut ? 124 : wasCancelled ? 1 : exit ? exit.code : failure !== undefined ? 137 : 1;
+    // A SIGKILL the runner did not send: the kernel's OOM killer chose the block's process.
+    if (exit && exitCode === 137 && (await this.#oomKilledSince(startedAt))) note = OOM_NOTE;
     return {
       exitCode,
       output: pending.parts.join('') + (note ? `${pending.parts.length && !pending.parts.at(-1)?.endsWith('\n') ? '\n' : ''}${note}` : ''),
@@ -335,11 +344,33 @@ export class RunnerBackend implements BlockBackend {
       timedOut,
       cancelled: wasCancelled,
       truncated: exit?.truncated ?? false,
-      failure: undefined,
+      failure,
       needsReset: needsReset || (exit?.resource ?? false),
       images: pending.images,
       stateLost: (exit?.stateLost ?? false) || (!exit && this.#options.persistent === true),
     };
+  }
+
+  /** The engine's error, or a DockerError when the container stopped or is gone; undefined while it runs. */
+  async #engineFailure(): Promise<unknown> {
+    try {
+      return (await stoppedWithin(this.#docker, this.#containerId, ENGINE_CHECK_MS))
+        ? new DockerError('the container stopped while the block ran')
+        : undefined;
+    } catch (error) {
+      if (isDockerError(error)) return error;
+      throw error;
+    }
+  }
+
+  /** True when the engine reported an OOM kill in the container since `sinceMs`; false when it cannot say. */
+  async #oomKilledSince(sinceMs: number): Promise<boolean> {
+    try {
+      return await oomKilledSince(this.#docker, this.#containerId, sinceMs);
+    } catch (error) {
+      if (isDockerError(error)) return false;
+      throw error;
+    }
   }
 
   /**
