@@ -6,7 +6,8 @@
  *
  *   node bench/timeout-under-load.mjs [path/to/dist/index.js] [N=20]
  *
- * Environment: BERTH_PYTHON_IMAGE (default berth-test/python:3.11). Build first (npm run build).
+ * Environment: BERTH_PYTHON_IMAGE (default berth-test/python:3.11); BENCH_RUNNER=off for the
+ * exec-per-block path (default: the in-container runner). Build first (npm run build).
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -20,6 +21,7 @@ const executor = new DockerCommandLineCodeExecutor({
   image: process.env.BERTH_PYTHON_IMAGE ?? 'berth-test/python:3.11',
   labels: { 'berth.test': '1' },
   timeout: 1,
+  runner: process.env.BENCH_RUNNER ?? 'auto',
 });
 const durations = [];
 let resets = 0;
