@@ -35,7 +35,9 @@ if [ -f "$STATE/podman-noinit.pid" ] && kill -0 "$(cat "$STATE/podman-noinit.pid
 fi
 rm -f "$SOCK"
 say "starting podman system service with init_path pointing nowhere (log: $STATE/podman-noinit.log)"
-CONTAINERS_CONF="$CONF" nohup unshare -m sh -c \
+# From $STATE: conmon writes an `oom` file into its working folder when a container is OOM-killed,
+# which was the repository's folder.
+CONTAINERS_CONF="$CONF" nohup env -C "$STATE" unshare -m sh -c \
   'mount -t tmpfs berth-no-init /usr/libexec/podman && exec podman system service --time=0 "unix://$0"' "$SOCK" \
   >"$STATE/podman-noinit.log" 2>&1 </dev/null &
 echo $! >"$STATE/podman-noinit.pid"

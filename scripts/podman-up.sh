@@ -93,7 +93,8 @@ else
   mkdir -p "$(dirname "$PODMAN_SOCK")"
   rm -f "$PODMAN_SOCK" # a stale socket file of a service that is gone
   say "starting podman system service (log: $STATE/podman.log)"
-  nohup podman system service --time=0 "unix://$PODMAN_SOCK" >"$STATE/podman.log" 2>&1 </dev/null &
+  # From $STATE: conmon may write files (an `oom` marker) into its working folder.
+  nohup env -C "$STATE" podman system service --time=0 "unix://$PODMAN_SOCK" >"$STATE/podman.log" 2>&1 </dev/null &
   echo $! >"$STATE/podman.pid"
   for _ in $(seq 1 120); do
     [ "$(podman_ping)" = OK ] && break
