@@ -412,7 +412,7 @@ describe('shutdown', () => {
         },
       },
     ];
-    child.stdin?.write(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    child.stdin?.write(`${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
     return child;
   }
 
