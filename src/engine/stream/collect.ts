@@ -26,39 +26,6 @@ export function concatBytes(chunks: readonly Uint8Array[], totalLength?: number)
   return result;
 }
 
-/**
- * Wraps a `ReadableStream<Uint8Array>` as an async generator (typings of the stream's own async
- * iteration vary between Node, Bun and Deno). If iteration stops early (break, return or a
- * throw in the consumer), the stream is cancelled; the reader's lock is always released.
- *
- * @param stream The stream to read, e.g. a `fetch` response body.
- */
-export async function* iterateReadable(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
-  const reader = stream.getReader();
-  let finished = false;
-  try {
-    for (;;) {
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = await reader.read();
-      } catch (error) {
-        // The stream itself failed: it is already errored, there is nothing to cancel.
-        finished = true;
-        throw error;
-      }
-      if (result.done) {
-        finished = true;
-        return;
-      }
-      yield result.value;
-    }
-  } finally {
-    // Not awaited: the cancel of a tee'd stream settles only when its twin is cancelled too.
-    if (!finished) void reader.cancel().catch(() => {});
-    reader.releaseLock();
-  }
-}
-
 /** Wraps an async iterable of bytes as a `ReadableStream` (a streamed request body for fetch). */
 export function toReadableStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
   const iterator = source[Symbol.asyncIterator]();

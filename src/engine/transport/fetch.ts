@@ -10,7 +10,7 @@
  */
 
 import { DockerError } from '../errors.js';
-import { iterateReadable, toReadableStream } from '../stream/collect.js';
+import { toReadableStream } from '../stream/collect.js';
 import { connectionError } from './connection-error.js';
 import type { HijackedConnection, Transport, TransportRequest, TransportResponse } from './types.js';
 
@@ -132,8 +132,18 @@ async function fetchRequest(
           return;
         }
         started = true;
+        // Each read races our controller's abort (the caller's signal, a time limit, cancel()):
+        // a runtime's fetch does not always error a body read that is pending when the request is
+        // aborted (Deno, now and then, on a followed log stream), and the iteration must end then.
+        const aborted = new Promise<never>((_, reject) => {
+          const own = controller.signal;
+          if (own.aborted) reject(own.reason);
+          else own.addEventListener('abort', () => reject(own.reason), { once: true });
+        });
+        aborted.catch(() => {});
+        const reader = stream.getReader();
+        let finished = false;
         try {
-          const chunks = iterateReadable(stream);
           for (;;) {
             if (bodyTimeout > 0) {
               timer = setTimeout(
@@ -141,9 +151,9 @@ async function fetchRequest(
                 bodyTimeout,
               );
             }
-            let next: IteratorResult<Uint8Array>;
+            let next: ReadableStreamReadResult<Uint8Array>;
             try {
-              next = await chunks.next();
+              next = await Promise.race([reader.read(), aborted]);
             } catch (error) {
               // Cancelled while a read was pending: the end the caller asked for, not a failure.
               if (cancelled) return;
@@ -151,13 +161,22 @@ async function fetchRequest(
             } finally {
               clearTimeout(timer);
             }
-            if (next.done) return;
+            if (next.done) {
+              finished = true;
+              return;
+            }
             yield next.value;
           }
         } finally {
           done = true;
           release();
-          if (!stream.locked) void stream.cancel().catch(() => {});
+          // Not awaited: the cancel of a tee'd body (msw's clone) settles only with its twin.
+          if (!finished) void reader.cancel().catch(() => {});
+          try {
+            reader.releaseLock();
+          } catch {
+            // A runtime that refuses to release a reader with a read pending: the abort ends it.
+          }
         }
       },
       async cancel(reason?: unknown) {

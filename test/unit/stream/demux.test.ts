@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DockerStreamError } from '../../../src/engine/errors.js';
-import { concatBytes, iterateReadable } from '../../../src/engine/stream/collect.js';
+import { concatBytes } from '../../../src/engine/stream/collect.js';
 import { demuxStream, encodeFrame, FrameDecoder, rawStream, type StdFrame, type StdStreamName } from '../../../src/engine/stream/demux.js';
 
 const utf8 = new TextEncoder();
@@ -290,45 +290,5 @@ describe('collect helpers', () => {
     expect(joined).not.toBe(a);
     expect(concatBytes([text('ab'), new Uint8Array(0), text('cd')], 4)).toEqual(text('abcd'));
     expect(concatBytes([])).toEqual(new Uint8Array(0));
-  });
-
-  it('iterateReadable yields the chunks of a ReadableStream', async () => {
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(text('one'));
-        controller.enqueue(text('two'));
-        controller.close();
-      },
-    });
-    expect(await drain(iterateReadable(stream))).toEqual([text('one'), text('two')]);
-    expect(stream.locked).toBe(false);
-  });
-
-  it('iterateReadable cancels the stream when iteration stops early', async () => {
-    let cancelled = false;
-    let n = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        controller.enqueue(text(`chunk ${n++}`));
-      },
-      cancel() {
-        cancelled = true;
-      },
-    });
-    for await (const chunk of iterateReadable(stream)) {
-      expect(chunk).toEqual(text('chunk 0'));
-      break;
-    }
-    expect(cancelled).toBe(true);
-    expect(stream.locked).toBe(false);
-  });
-
-  it('iterateReadable propagates a stream error', async () => {
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        controller.error(new Error('socket hang up'));
-      },
-    });
-    await expect(drain(iterateReadable(stream))).rejects.toThrow('socket hang up');
   });
 });
